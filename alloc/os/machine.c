@@ -1,0 +1,126 @@
+/*
+ * os/machine.c — facts about the machine: page size, RAM, CPUs, and which
+ * CPU this thread runs on.
+ *
+ * The current CPU comes from the rseq area glibc (>= 2.35) registers for
+ * every thread: one load from the thread pointer, as cheap as Apple's
+ * commpage read. Without rseq we fall back to sched_getcpu() (vDSO).
+ * Reading files uses open/read into stack buffers: no stdio, no malloc.
+ */
+#define _GNU_SOURCE
+#include "os/os.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Exported by glibc 2.35+; weak so we still link against older ones. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static size_t cached_page;
+static uint64_t cached_ram;
+static unsigned cached_cpus, cached_cores;
+
+size_t mallet_os_page_size(void)
+{
+    if (cached_page == 0) {
+        long p = sysconf(_SC_PAGESIZE);
+        cached_page = p > 0 ? (size_t)p : 4096;
+    }
+    return cached_page;
+}
+
+uint64_t mallet_os_physical_memory(void)
+{
+    if (cached_ram == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES);
+        cached_ram = pages > 0 ? (uint64_t)pages * mallet_os_page_size() : (1ull << 30);
+    }
+    return cached_ram;
+}
+
+unsigned mallet_os_cpu_count(void)
+{
+    if (cached_cpus == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cached_cpus = n > 0 ? (unsigned)n : 1;
+    }
+    return cached_cpus;
+}
+
+/* Reads a small file into buf; returns bytes read or -1. */
+static ssize_t read_small_file(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+/* Counts entries in a cpulist like "0-1,4,6-7". */
+static unsigned count_cpulist(const char *s)
+{
+    unsigned count = 0;
+    while (*s && *s != '\n') {
+        char *end;
+        unsigned long a = strtoul(s, &end, 10), b = a;
+        if (end == s)
+            break;
+        if (*end == '-')
+            b = strtoul(end + 1, &end, 10);
+        count += (unsigned)(b - a + 1);
+        s = (*end == ',') ? end + 1 : end;
+    }
+    return count;
+}
+
+/* Physical cores = logical CPUs / threads per core (cpu0's siblings);
+ * libmalloc derives hyper_shift the same way. */
+unsigned mallet_os_physical_cpu_count(void)
+{
+    if (cached_cores == 0) {
+        char buf[256];
+        unsigned logical = mallet_os_cpu_count(), per_core = 1;
+        if (read_small_file("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list", buf,
+                            sizeof buf) > 0) {
+            unsigned n = count_cpulist(buf);
+            if (n >= 1 && n <= logical)
+                per_core = n;
+        }
+        cached_cores = logical / per_core ? logical / per_core : 1;
+    }
+    return cached_cores;
+}
+
+unsigned mallet_os_current_cpu(void)
+{
+    if (&__rseq_size != NULL && __rseq_size >= 8) {
+        /* struct rseq { u32 cpu_id_start; u32 cpu_id; ... } at tp + offset. */
+        const volatile uint32_t *rs =
+            (const volatile uint32_t *)((char *)__builtin_thread_pointer() + __rseq_offset);
+        int32_t cpu = (int32_t)rs[1];
+        if (cpu >= 0)
+            return (unsigned)cpu;
+    }
+    int c = sched_getcpu();
+    return c >= 0 ? (unsigned)c : 0;
+}
+
+size_t mallet_os_rss(void)
+{
+    char buf[128];
+    if (read_small_file("/proc/self/statm", buf, sizeof buf) <= 0)
+        return 0;
+    char *p = buf;
+    strtoull(p, &p, 10); /* total program size */
+    unsigned long long resident = strtoull(p, NULL, 10);
+    return (size_t)resident * mallet_os_page_size();
+}

@@ -1,0 +1,124 @@
+/*
+ * os/os.h — mallet's platform layer: the only place that talks to the OS.
+ *
+ * Backends never call mmap, madvise, sched_getcpu, getrandom or getenv
+ * themselves; they call these primitives. Each says what it promises.
+ * Functions returning int give 0 on success or an errno value.
+ *
+ * Linux mapping of Apple's VM (ALLOCATOR_REFERENCE.md §E.3):
+ *   mach_vm_map with an alignment mask  -> mmap of size+align, trim both ends
+ *   fixed-address allocation            -> MAP_FIXED_NOREPLACE (never clobbers)
+ *   MADV_FREE_REUSABLE                  -> MADV_FREE (falls back to MADV_DONTNEED)
+ *   commpage CPU number                 -> rseq cpu_id registered by glibc, else sched_getcpu
+ *   malloc_entropy                      -> getrandom()
+ *   os_unfair_lock                      -> pthread mutex (TSan understands it)
+ *
+ * Nothing here allocates with malloc: the drop-in library calls it while
+ * it *is* malloc.
+ */
+#ifndef MALLET_OS_H
+#define MALLET_OS_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- machine facts (cached after first call) ---------------------------- */
+size_t mallet_os_page_size(void);
+uint64_t mallet_os_physical_memory(void);   /* bytes of RAM */
+unsigned mallet_os_cpu_count(void);         /* logical CPUs online */
+unsigned mallet_os_physical_cpu_count(void);/* cores (hyper-threads folded) */
+/* Current CPU: rseq's cpu_id where the C library registered rseq, else
+ * sched_getcpu(); 0 if neither works. Cheap enough for every allocation. */
+unsigned mallet_os_current_cpu(void);
+
+/* ---- virtual memory --------------------------------------------------------
+ * Protection for reserve/protect. */
+enum { MALLET_PROT_NONE = 0, MALLET_PROT_READ = 1, MALLET_PROT_RW = 3 };
+
+/* Map `size` bytes (page multiple) aligned to `align` (power of two >= page)
+ * with protection `prot`. Anywhere in the address space. NULL + errno. */
+void *mallet_os_map_aligned(size_t size, size_t align, int prot);
+/* Map exactly at `addr` (page aligned) without replacing any existing
+ * mapping (MAP_FIXED_NOREPLACE). NULL + errno (EEXIST if taken). */
+void *mallet_os_map_fixed(void *addr, size_t size, int prot);
+/* Map anywhere, with an address hint that may be ignored. */
+void *mallet_os_map(void *hint, size_t size, int prot);
+int mallet_os_unmap(void *addr, size_t size);
+int mallet_os_protect(void *addr, size_t size, int prot);
+/* Give pages back but keep the mapping. Lazy: MADV_FREE (contents may
+ * survive until reclaimed); eager: MADV_DONTNEED (reads give zeros). */
+enum { MALLET_DECOMMIT_LAZY = 0, MALLET_DECOMMIT_EAGER = 1 };
+int mallet_os_decommit(void *addr, size_t size, int how);
+/* Resize a mapping, possibly moving it (mremap). NULL + errno. */
+void *mallet_os_remap(void *addr, size_t old_size, size_t new_size, bool may_move);
+/* Name an anonymous mapping (PR_SET_VMA_ANON_NAME, Linux 5.17+). Best effort. */
+void mallet_os_name_mapping(void *addr, size_t size, const char *name);
+
+/* Counters of VM calls made through this layer (for the harness). */
+typedef struct mallet_os_counters {
+    uint64_t maps, unmaps, decommits, protects, remaps, map_failures;
+    uint64_t bytes_mapped; /* currently mapped through this layer */
+} mallet_os_counters_t;
+void mallet_os_get_counters(mallet_os_counters_t *out);
+
+/* Failure injection for fault tests: after `countdown` more successful
+ * maps, every map fails with ENOMEM until reset with -1 (off). */
+void mallet_os_inject_map_failures(long countdown);
+
+/* ---- entropy, time, environment, output ------------------------------------ */
+/* Fill buf with random bytes (getrandom; falls back to AT_RANDOM mixing). */
+void mallet_os_random(void *buf, size_t len);
+uint64_t mallet_os_random64(void);
+uint64_t mallet_os_now_ns(void);             /* CLOCK_MONOTONIC */
+/* getenv that is safe before libc is fully up; NULL in setuid processes
+ * when `trusted_only` (AT_SECURE), as libmalloc and glibc ignore env then. */
+const char *mallet_os_getenv(const char *name, bool trusted_only);
+bool mallet_os_is_secure(void);              /* getauxval(AT_SECURE) */
+/* write(2) everything, retrying on EINTR. */
+void mallet_os_write(int fd, const char *buf, size_t len);
+/* printf to fd through a stack buffer; never allocates. */
+void mallet_os_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mallet_os_vprintf(int fd, const char *fmt, va_list ap);
+/* Program name (from /proc/self/comm or program_invocation_short_name). */
+const char *mallet_os_program_name(void);
+uint64_t mallet_os_thread_id(void);          /* gettid() */
+void mallet_os_yield(void);
+void mallet_os_sleep_ms(unsigned ms);
+/* Resident set size of this process in bytes (from /proc/self/statm). */
+size_t mallet_os_rss(void);
+
+/* ---- locks -----------------------------------------------------------------
+ * A mutex that never allocates and that TSan understands. Static
+ * initialisation with MALLET_LOCK_INIT. */
+typedef struct mallet_lock { pthread_mutex_t m; } mallet_lock_t;
+#define MALLET_LOCK_INIT { PTHREAD_MUTEX_INITIALIZER }
+static inline void mallet_lock_init(mallet_lock_t *l) { pthread_mutex_init(&l->m, NULL); }
+static inline void mallet_lock(mallet_lock_t *l) { pthread_mutex_lock(&l->m); }
+static inline bool mallet_trylock(mallet_lock_t *l) { return pthread_mutex_trylock(&l->m) == 0; }
+static inline void mallet_unlock(mallet_lock_t *l) { pthread_mutex_unlock(&l->m); }
+/* After fork in the child: re-create (the lock may have been held by a
+ * thread that does not exist in the child). */
+static inline void mallet_lock_reinit(mallet_lock_t *l) { pthread_mutex_init(&l->m, NULL); }
+
+/* ---- threads ---------------------------------------------------------------
+ * A per-thread value with a destructor run at thread exit (the hook
+ * ptmalloc's tcache and arenas need). Returns 0 or errno. */
+typedef struct mallet_tls_key { pthread_key_t key; } mallet_tls_key_t;
+int mallet_os_tls_key_create(mallet_tls_key_t *k, void (*destructor)(void *));
+void *mallet_os_tls_get(mallet_tls_key_t *k);
+void mallet_os_tls_set(mallet_tls_key_t *k, void *value);
+/* True when the process has only ever had one thread (glibc's
+ * __libc_single_threaded), so locks may be skipped. */
+bool mallet_os_single_threaded(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MALLET_OS_H */

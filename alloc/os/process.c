@@ -1,0 +1,151 @@
+/*
+ * os/process.c — process services: entropy, clocks, environment, output,
+ * thread identity and thread-exit keys.
+ *
+ * The environment is read through a pointer to `environ`, never getenv's
+ * locale or allocation paths, so it is usable from the drop-in library
+ * while it is being initialised by the first malloc call.
+ */
+#define _GNU_SOURCE
+#include "os/os.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+extern char *program_invocation_short_name;
+/* glibc 2.32+: nonzero while the process has only one thread. */
+extern char __libc_single_threaded __attribute__((weak));
+
+void mallet_os_random(void *buf, size_t len)
+{
+    char *out = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(out, len, GRND_NONBLOCK);
+        if (n > 0) {
+            out += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* Early boot or no getrandom: mix AT_RANDOM with the clock. */
+        const unsigned char *at = (const unsigned char *)getauxval(AT_RANDOM);
+        uint64_t x = mallet_os_now_ns() ^ (uint64_t)(uintptr_t)&len;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            out[i] = (char)(x ^ (at ? at[i % 16] : 0));
+        }
+        return;
+    }
+}
+
+uint64_t mallet_os_random64(void)
+{
+    uint64_t v;
+    mallet_os_random(&v, sizeof v);
+    return v;
+}
+
+uint64_t mallet_os_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool mallet_os_is_secure(void)
+{
+    return getauxval(AT_SECURE) != 0;
+}
+
+const char *mallet_os_getenv(const char *name, bool trusted_only)
+{
+    if (trusted_only && mallet_os_is_secure())
+        return NULL;
+    size_t len = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+            return *e + len + 1;
+    return NULL;
+}
+
+void mallet_os_write(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void mallet_os_vprintf(int fd, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0)
+        return;
+    mallet_os_write(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+void mallet_os_printf(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mallet_os_vprintf(fd, fmt, ap);
+    va_end(ap);
+}
+
+const char *mallet_os_program_name(void)
+{
+    return program_invocation_short_name ? program_invocation_short_name : "?";
+}
+
+uint64_t mallet_os_thread_id(void)
+{
+    return (uint64_t)syscall(SYS_gettid);
+}
+
+void mallet_os_yield(void)
+{
+    sched_yield();
+}
+
+void mallet_os_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int mallet_os_tls_key_create(mallet_tls_key_t *k, void (*destructor)(void *))
+{
+    return pthread_key_create(&k->key, destructor);
+}
+
+void *mallet_os_tls_get(mallet_tls_key_t *k)
+{
+    return pthread_getspecific(k->key);
+}
+
+void mallet_os_tls_set(mallet_tls_key_t *k, void *value)
+{
+    pthread_setspecific(k->key, value);
+}
+
+bool mallet_os_single_threaded(void)
+{
+    return &__libc_single_threaded != NULL && __libc_single_threaded != 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * cli/cmd_list.c — `mallet list [--json] [--ids]`: every backend mallet
+ * knows, whether this build has it, whether it can run here (peers need
+ * their library installed), its version and its capability flags.
+ * A missing peer is printed, never hidden.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "mallet/mallet.h"
+
+static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
+
+int mallet_cmd_list(int argc, char **argv)
+{
+    bool json = false, ids = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--ids") == 0)
+            ids = true;
+        else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: mallet list [--json] [--ids]\n"
+                   "  Lists every backend with its status, version and capabilities.\n"
+                   "  --ids   print only the IDs of backends usable here, one per line\n"
+                   "  --json  machine-readable output\n");
+            return 0;
+        } else
+            return mallet_usage_error("list", "unknown option '%s'", argv[i]);
+    }
+    if (json)
+        printf("[\n");
+    for (size_t i = 0; i < sizeof all_ids / sizeof *all_ids; i++) {
+        const char *id = all_ids[i];
+        const mallet_backend_t *b = mallet_backend_find(id);
+        char why[256] = "", caps[512] = "";
+        const char *status = "ok";
+        if (b == NULL) {
+            status = "not built";
+            snprintf(why, sizeof why, "this build does not include the %s backend", id);
+        } else if (b->available(why, sizeof why) != 0) {
+            status = "not installed";
+        }
+        if (b)
+            mallet_caps_format(b->caps, caps, sizeof caps);
+        const char *version = (b && strcmp(status, "ok") == 0) ? b->version() : "-";
+        if (ids) {
+            if (strcmp(status, "ok") == 0)
+                printf("%s\n", id);
+        } else if (json) {
+            printf("  {\"id\": \"%s\", \"status\": \"%s\", \"peer\": %s, \"version\": \"%s\", "
+                   "\"description\": \"%s\", \"capabilities\": \"%s\", \"note\": \"%s\"}%s\n",
+                   id, status, b && b->is_peer ? "true" : "false", version,
+                   b ? b->description : "", caps, why, i + 1 < sizeof all_ids / sizeof *all_ids ? "," : "");
+        } else {
+            printf("%-9s %-14s %-22s %s\n", id, status, version, b ? b->description : "");
+            if (b)
+                printf("%-9s caps: %s\n", "", caps);
+            if (why[0])
+                printf("%-9s !!! %s\n", "", why);
+        }
+    }
+    if (json)
+        printf("]\n");
+    return 0;
+}
