@@ -24,12 +24,34 @@
 
 extern const mallet_backend_t mallet_backend_sys;
 
+#ifdef MALLET_SANITIZER_BUILD
+/* Sanitizer builds: the sanitizer replaces malloc and intercepts some but
+ * not all __libc_* names (ASan takes __libc_memalign but not __libc_free),
+ * so mixing them corrupts the heap. There is no libmallet.so in these
+ * builds, hence no recursion: call the ordinary names, which means `sys`
+ * measures the sanitizer's allocator here. version() says so. */
+#define SYS_MALLOC malloc
+#define SYS_CALLOC calloc
+#define SYS_REALLOC realloc
+#define SYS_FREE free
+#define SYS_MEMALIGN memalign
+#define SYS_VALLOC valloc
+#define SYS_UNDER_SANITIZER " (sanitizer's allocator)"
+#else
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
+#define SYS_MALLOC __libc_malloc
+#define SYS_CALLOC __libc_calloc
+#define SYS_REALLOC __libc_realloc
+#define SYS_FREE __libc_free
+#define SYS_MEMALIGN __libc_memalign
+#define SYS_VALLOC __libc_valloc
+#define SYS_UNDER_SANITIZER ""
+#endif
 
 typedef size_t (*usable_fn)(void *);
 typedef struct mallinfo2 (*mallinfo2_fn)(void);
@@ -65,6 +87,15 @@ static void resolve(void)
 {
     if (real_usable)
         return;
+#ifdef MALLET_SANITIZER_BUILD
+    real_usable = malloc_usable_size;
+    real_mallinfo2 = mallinfo2;
+    real_trim = malloc_trim;
+    real_mallopt = mallopt;
+    real_stats = malloc_stats;
+    real_info = malloc_info;
+    return;
+#endif
     real_mallinfo2 = (mallinfo2_fn)libc_sym("mallinfo2");
     real_trim = (trim_fn)libc_sym("malloc_trim");
     real_mallopt = (mallopt_fn)libc_sym("mallopt");
@@ -79,12 +110,12 @@ static size_t sys_size(mallet_zone_t *z, const void *p)
     resolve();
     return real_usable ? real_usable((void *)p) : 0;
 }
-static void *sys_malloc(mallet_zone_t *z, size_t n) { (void)z; return __libc_malloc(n); }
-static void *sys_calloc(mallet_zone_t *z, size_t c, size_t n) { (void)z; return __libc_calloc(c, n); }
-static void *sys_valloc(mallet_zone_t *z, size_t n) { (void)z; return __libc_valloc(n); }
-static void sys_free(mallet_zone_t *z, void *p) { (void)z; __libc_free(p); }
-static void *sys_realloc(mallet_zone_t *z, void *p, size_t n) { (void)z; return __libc_realloc(p, n); }
-static void *sys_memalign(mallet_zone_t *z, size_t a, size_t n) { (void)z; return __libc_memalign(a, n); }
+static void *sys_malloc(mallet_zone_t *z, size_t n) { (void)z; return SYS_MALLOC(n); }
+static void *sys_calloc(mallet_zone_t *z, size_t c, size_t n) { (void)z; return SYS_CALLOC(c, n); }
+static void *sys_valloc(mallet_zone_t *z, size_t n) { (void)z; return SYS_VALLOC(n); }
+static void sys_free(mallet_zone_t *z, void *p) { (void)z; SYS_FREE(p); }
+static void *sys_realloc(mallet_zone_t *z, void *p, size_t n) { (void)z; return SYS_REALLOC(p, n); }
+static void *sys_memalign(mallet_zone_t *z, size_t a, size_t n) { (void)z; return SYS_MEMALIGN(a, n); }
 static void sys_destroy(mallet_zone_t *z) { (void)z; /* the global zone lives forever */ }
 
 static size_t sys_pressure_relief(mallet_zone_t *z, size_t goal)
@@ -174,9 +205,9 @@ static const mallet_dropin_extras_t sys_extras = {
 
 static const char *sys_version(void)
 {
-    static char buf[32];
+    static char buf[64];
     if (!buf[0])
-        snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
+        snprintf(buf, sizeof buf, "glibc %s%s", gnu_get_libc_version(), SYS_UNDER_SANITIZER);
     return buf;
 }
 

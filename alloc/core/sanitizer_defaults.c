@@ -1,0 +1,21 @@
+/*
+ * core/sanitizer_defaults.c — default sanitizer options for every mallet
+ * program in a sanitizer build (added to each executable that links
+ * mallet_alloc). mallet checks that impossible sizes give NULL + ENOMEM,
+ * so the sanitizers' allocators must return NULL instead of aborting.
+ * ASAN_OPTIONS / TSAN_OPTIONS in the environment still take precedence.
+ */
+#ifdef MALLET_SANITIZER_BUILD
+const char *__asan_default_options(void);
+const char *__tsan_default_options(void);
+
+__attribute__((used, visibility("default"))) const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1:detect_leaks=1:abort_on_error=1";
+}
+
+__attribute__((used, visibility("default"))) const char *__tsan_default_options(void)
+{
+    return "allocator_may_return_null=1:halt_on_error=1:second_deadlock_stack=1";
+}
+#endif
