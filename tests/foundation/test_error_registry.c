@@ -36,8 +36,11 @@ static int report_in_child(mallet_error_style_t style, char *out, size_t len)
         _exit(0);
     }
     close(fds[1]);
-    ssize_t n = read(fds[0], out, len - 1);
-    out[n > 0 ? n : 0] = '\0';
+    size_t used = 0;
+    ssize_t n;
+    while (used + 1 < len && (n = read(fds[0], out + used, len - 1 - used)) > 0)
+        used += (size_t)n;
+    out[used] = '\0';
     close(fds[0]);
     int status;
     waitpid(pid, &status, 0);
