@@ -8,6 +8,7 @@
 #ifdef MALLET_SANITIZER_BUILD
 const char *__asan_default_options(void);
 const char *__tsan_default_options(void);
+const char *__lsan_default_suppressions(void);
 
 __attribute__((used, visibility("default"))) const char *__asan_default_options(void)
 {
@@ -17,5 +18,18 @@ __attribute__((used, visibility("default"))) const char *__asan_default_options(
 __attribute__((used, visibility("default"))) const char *__tsan_default_options(void)
 {
     return "allocator_may_return_null=1:halt_on_error=1:second_deadlock_stack=1";
+}
+/*
+ * Peer libraries are dlopen()ed and never unloaded; what they allocate for
+ * themselves at load time (tcmalloc's MallocExtension::Register keeps one
+ * `new` object for the process lifetime) is not mallet's leak. Suppress by
+ * module so LeakSanitizer still reports every leak in mallet's own code.
+ */
+__attribute__((used, visibility("default"))) const char *__lsan_default_suppressions(void)
+{
+    return "leak:libtcmalloc_minimal.so\n"
+           "leak:libtcmalloc.so\n"
+           "leak:libjemalloc.so\n"
+           "leak:libmimalloc.so\n";
 }
 #endif
