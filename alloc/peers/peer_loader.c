@@ -6,6 +6,7 @@
 #include "peers/peer_loader.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,31 +79,69 @@ int mallet_peer_available(mallet_peer_lib_t *lib, int (*resolve_all)(void), char
  */
 #define STATIC_TLS_TUNABLE "glibc.rtld.optional_static_tls=16384"
 
+extern char **environ;
+
 /* Defined (strong) by libmallet.so; absent in mallet's executables. */
 extern const int mallet_in_preload __attribute__((weak));
+
+/* argv from /proc/self/cmdline, in static storage (we may be inside the
+ * process's first malloc call). */
+static char **argv_from_proc(void)
+{
+    static char cmdline[65536];
+    static char *argv[1024];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    cmdline[n] = '\0';
+    size_t argc = 0;
+    for (char *p = cmdline; p < cmdline + n && argc < 1023; p += strlen(p) + 1)
+        argv[argc++] = p;
+    argv[argc] = NULL;
+    return argv;
+}
+
+void mallet_peer_ensure_static_tls(char **argv)
+{
+    if (mallet_os_getenv("MALLET_NO_REEXEC", false) || mallet_os_is_secure())
+        return;
+    const char *old = mallet_os_getenv("GLIBC_TUNABLES", false);
+    if (old && strstr(old, "glibc.rtld.optional_static_tls"))
+        return;
+    if (argv == NULL && (argv = argv_from_proc()) == NULL)
+        return;
+    /* A new environment in static storage and execve(): setenv/putenv may
+     * call malloc, and we may be inside the process's first malloc. */
+    static char value[1024];
+    static char *envp[4096];
+    if (old && *old)
+        snprintf(value, sizeof value, "GLIBC_TUNABLES=%s:%s", old, STATIC_TLS_TUNABLE);
+    else
+        snprintf(value, sizeof value, "GLIBC_TUNABLES=%s", STATIC_TLS_TUNABLE);
+    size_t n = 0;
+    for (char **e = environ; e && *e && n < 4093; e++)
+        if (strncmp(*e, "GLIBC_TUNABLES=", 15) != 0)
+            envp[n++] = *e;
+    envp[n++] = value;
+    envp[n++] = (char *)"MALLET_NO_REEXEC=1"; /* never loop, whatever happens */
+    envp[n] = NULL;
+    execve("/proc/self/exe", argv, envp);
+    /* exec failed (no /proc?): carry on; je will say it cannot load. */
+}
 
 __attribute__((constructor)) static void ensure_static_tls(int argc, char **argv, char **envp)
 {
     (void)argc;
     (void)envp;
-    if (argv == NULL || mallet_os_getenv("MALLET_NO_REEXEC", false) || mallet_os_is_secure())
-        return;
     if (&mallet_in_preload != NULL) {
         const char *b = mallet_os_getenv("MALLET_BACKEND", false);
         if (b == NULL || strcmp(b, "je") != 0)
             return;
     }
-    const char *old = mallet_os_getenv("GLIBC_TUNABLES", false);
-    if (old && strstr(old, "glibc.rtld.optional_static_tls"))
-        return;
-    char value[1024];
-    if (old && *old)
-        snprintf(value, sizeof value, "%s:%s", old, STATIC_TLS_TUNABLE);
-    else
-        snprintf(value, sizeof value, "%s", STATIC_TLS_TUNABLE);
-    setenv("GLIBC_TUNABLES", value, 1);
-    setenv("MALLET_NO_REEXEC", "1", 1); /* never loop, whatever happens */
-    execv("/proc/self/exe", argv);
-    /* exec failed (no /proc?): carry on; je will say it cannot load. */
-    unsetenv("MALLET_NO_REEXEC");
+    if (argv)
+        mallet_peer_ensure_static_tls(argv);
 }

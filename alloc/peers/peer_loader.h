@@ -43,4 +43,10 @@ int mallet_peer_sym(mallet_peer_lib_t *lib, const char *name, void **slot);
 /* available() helper shared by the peer backends. */
 int mallet_peer_available(mallet_peer_lib_t *lib, int (*resolve_all)(void), char *why, size_t len);
 
+/* jemalloc needs more static TLS than glibc leaves for dlopen: re-execute
+ * the program (argv, or /proc/self/cmdline if NULL) once with
+ * GLIBC_TUNABLES=glibc.rtld.optional_static_tls raised. Returns only if
+ * that is not needed or not possible (MALLET_NO_REEXEC=1, setuid). */
+void mallet_peer_ensure_static_tls(char **argv);
+
 #endif
