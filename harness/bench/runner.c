@@ -1,0 +1,202 @@
+/*
+ * bench/runner.c — process isolation and measurement for one benchmark run.
+ */
+#define _GNU_SOURCE
+#include "bench/runner.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/os.h"
+
+const char *mallet_run_status_name(mallet_run_status_t s)
+{
+    switch (s) {
+    case RUN_OK: return "ok";
+    case RUN_FAILED: return "failed";
+    case RUN_CRASHED: return "crashed";
+    case RUN_TIMEOUT: return "timeout";
+    case RUN_MISSING: return "missing";
+    }
+    return "?";
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* In the child: everything measurable from inside. */
+static void child(const mallet_bench_t *b, const char *id, const mallet_run_config_t *cfg,
+                  mallet_run_result_t *r, int fd)
+{
+    const mallet_backend_t *be = mallet_backend_find(id);
+    char why[256] = "";
+    if (be == NULL || be->available(why, sizeof why) != 0) {
+        r->status = RUN_MISSING;
+        snprintf(r->note, sizeof r->note, "%s", be ? why : "not built into this mallet");
+        write_all(fd, r, sizeof *r);
+        _exit(0);
+    }
+    char err[256] = "";
+    mallet_zone_t *zone = (cfg->zone_options && *cfg->zone_options)
+                              ? be->create_zone(cfg->zone_options, err, sizeof err)
+                              : be->default_zone();
+    if (zone == NULL) {
+        r->status = RUN_FAILED;
+        snprintf(r->note, sizeof r->note, "cannot create zone: %s", err[0] ? err : strerror(errno));
+        write_all(fd, r, sizeof *r);
+        _exit(0);
+    }
+    unsigned threads = b->multithreaded ? cfg->threads : 1;
+    r->threads = threads;
+    mallet_bench_ctx_t ctx = {.zone = zone, .backend = id, .threads = threads, .seed = cfg->seed,
+                              .scale = cfg->scale, .size_spec = cfg->size_spec};
+    ctx.t = aligned_alloc(128, sizeof(mallet_bench_thread_t) * (threads + 1));
+    memset(ctx.t, 0, sizeof(mallet_bench_thread_t) * (threads + 1));
+    for (unsigned i = 0; i <= threads; i++) {
+        ctx.t[i].ctx = &ctx;
+        ctx.t[i].index = i;
+        ctx.t[i].sample = 1 + i * 7 % MALLET_LATENCY_SAMPLE;
+        mallet_rng_seed(&ctx.t[i].rng, cfg->seed, i + 1);
+    }
+    mallet_os_counters_t c0, c1;
+    mallet_os_get_counters(&c0);
+    r->baseline_rss_kb = mallet_os_rss() / 1024;
+    uint64_t t0 = mallet_os_now_ns();
+    int rc = b->run(&ctx);
+    uint64_t t1 = mallet_os_now_ns();
+    mallet_os_get_counters(&c1);
+    r->wall_s = (double)(t1 - t0) / 1e9;
+    mallet_latency_t lat = {0};
+    int failed = 0;
+    for (unsigned i = 0; i <= threads; i++) {
+        r->ops += ctx.t[i].ops;
+        failed += ctx.t[i].failed;
+        mallet_latency_merge(&lat, &ctx.t[i].lat);
+    }
+    r->ops_per_s = r->wall_s > 0 ? (double)r->ops / r->wall_s : 0;
+    r->p50_ns = mallet_latency_quantile(&lat, 0.50);
+    r->p99_ns = mallet_latency_quantile(&lat, 0.99);
+    r->p999_ns = mallet_latency_quantile(&lat, 0.999);
+    r->max_ns = lat.max_ns;
+    r->peak_live_bytes = ctx.peak_live;
+    if (be->is_peer) {
+        r->vm_maps = r->vm_unmaps = r->vm_decommits = -1;
+    } else {
+        r->vm_maps = (int64_t)(c1.maps - c0.maps);
+        r->vm_unmaps = (int64_t)(c1.unmaps - c0.unmaps);
+        r->vm_decommits = (int64_t)(c1.decommits - c0.decommits);
+    }
+    if (rc != 0) {
+        r->status = RUN_FAILED;
+        snprintf(r->note, sizeof r->note, "benchmark returned %d", rc);
+    } else if (failed) {
+        r->status = RUN_FAILED;
+        snprintf(r->note, sizeof r->note, "%d allocations returned NULL", failed);
+    }
+    write_all(fd, r, sizeof *r);
+    _exit(0);
+}
+
+void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
+                    const mallet_run_config_t *cfg, mallet_run_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->benchmark, sizeof out->benchmark, "%s", b->name);
+    snprintf(out->backend, sizeof out->backend, "%s", id);
+    out->repeat = repeat;
+    out->threads = b->multithreaded ? cfg->threads : 1;
+    out->vm_maps = out->vm_unmaps = out->vm_decommits = -1;
+    int pipefd[2];
+    if (pipe(pipefd) != 0) {
+        out->status = RUN_FAILED;
+        snprintf(out->note, sizeof out->note, "pipe: %s", strerror(errno));
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        out->status = RUN_FAILED;
+        snprintf(out->note, sizeof out->note, "fork: %s", strerror(errno));
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        alarm(cfg->timeout_s);
+        mallet_run_result_t r = *out;
+        child(b, id, cfg, &r, pipefd[1]);
+    }
+    close(pipefd[1]);
+    mallet_run_result_t r;
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = read(pipefd[0], (char *)&r + got, sizeof r - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(pipefd[0]);
+    int st = 0;
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (got == sizeof r)
+        *out = r;
+    out->peak_rss_kb = (uint64_t)ru.ru_maxrss;
+    out->minflt = (uint64_t)ru.ru_minflt;
+    out->majflt = (uint64_t)ru.ru_majflt;
+    out->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    out->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    if (WIFSIGNALED(st)) {
+        int sig = WTERMSIG(st);
+        out->status = sig == SIGALRM ? RUN_TIMEOUT : RUN_CRASHED;
+        if (sig == SIGALRM)
+            snprintf(out->note, sizeof out->note, "no result after %u s", cfg->timeout_s);
+        else
+            snprintf(out->note, sizeof out->note, "killed by signal %d (%s)", sig, strsignal(sig));
+    } else if (got != sizeof r && out->status == RUN_OK) {
+        out->status = RUN_CRASHED;
+        snprintf(out->note, sizeof out->note, "exited with status %d without a result",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    if (out->status == RUN_OK && out->peak_live_bytes > 0 && out->peak_rss_kb > out->baseline_rss_kb)
+        out->fragmentation =
+            (double)(out->peak_rss_kb - out->baseline_rss_kb) * 1024.0 / (double)out->peak_live_bytes;
+}
+
+double mallet_run_calibrate_overhead_ns(void)
+{
+    mallet_bench_ctx_t ctx = {.threads = 0};
+    mallet_bench_thread_t t;
+    memset(&t, 0, sizeof t);
+    t.ctx = &ctx;
+    t.sample = 1;
+    ctx.t = &t;
+    volatile int sink = 0;
+    enum { N = 2000000 };
+    uint64_t t0 = mallet_os_now_ns();
+    for (int i = 0; i < N; i++)
+        MALLET_BENCH_TIMED(&t, sink++);
+    uint64_t t1 = mallet_os_now_ns();
+    return (double)(t1 - t0) / N;
+}

@@ -1,0 +1,59 @@
+/*
+ * bench/runner.h — runs one (benchmark, backend) pair in a child process
+ * and measures it. The child builds the zone, runs the benchmark and sends
+ * its in-process numbers up a pipe; the parent adds what only the kernel
+ * knows about the child (wait4's rusage: peak RSS, faults, CPU times).
+ * A crash, a timeout or a failed benchmark becomes the run's status; the
+ * suite carries on.
+ */
+#ifndef MALLET_BENCH_RUNNER_H
+#define MALLET_BENCH_RUNNER_H
+
+#include <stdint.h>
+
+#include "bench/bench.h"
+
+typedef enum {
+    RUN_OK = 0,
+    RUN_FAILED,    /* the benchmark reported an error (or allocations failed) */
+    RUN_CRASHED,   /* killed by a signal */
+    RUN_TIMEOUT,
+    RUN_MISSING,   /* backend not built / peer library not installed */
+} mallet_run_status_t;
+
+typedef struct mallet_run_result {
+    char benchmark[32], backend[16];
+    unsigned repeat, threads;
+    mallet_run_status_t status;
+    char note[160];                 /* why it failed / crashed / is missing */
+    double wall_s, user_s, sys_s;
+    uint64_t ops;
+    double ops_per_s;
+    uint64_t p50_ns, p99_ns, p999_ns, max_ns;
+    uint64_t peak_rss_kb, baseline_rss_kb;
+    int64_t peak_live_bytes;
+    double fragmentation;          /* (peak RSS - baseline) / peak live; 0 if unknown */
+    uint64_t minflt, majflt;
+    int64_t vm_maps, vm_unmaps, vm_decommits; /* via mallet's platform layer; -1 for peers */
+} mallet_run_result_t;
+
+typedef struct mallet_run_config {
+    unsigned threads;
+    uint64_t seed;
+    double scale;
+    unsigned timeout_s;
+    const char *size_spec;
+    const char *zone_options;      /* passed to create_zone for own backends, may be NULL */
+} mallet_run_config_t;
+
+/* Runs `b` against backend `id` in a child. Always fills *out. */
+void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
+                    const mallet_run_config_t *cfg, mallet_run_result_t *out);
+
+const char *mallet_run_status_name(mallet_run_status_t s);
+
+/* Cost of the measuring wrappers per operation (ns), measured with an
+ * empty operation: reported in meta.json so readers can judge small ns. */
+double mallet_run_calibrate_overhead_ns(void);
+
+#endif
