@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "preload/trace.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,9 +118,29 @@ static void flush_locked(void)
 
 void mallet_trace_start(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Programs start programs, and each inherits MALLET_TRACE: the first
+     * process takes the name, every later one writes <path>.<pid> rather
+     * than truncating a trace being written. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        char alt[4096];
+        size_t n = strlen(path);
+        if (n + 12 < sizeof alt) {
+            memcpy(alt, path, n);
+            unsigned pid = (unsigned)getpid(), k = 0;
+            char digits[12];
+            do
+                digits[k++] = (char)('0' + pid % 10);
+            while ((pid /= 10) != 0);
+            alt[n++] = '.';
+            while (k)
+                alt[n++] = digits[--k];
+            alt[n] = '\0';
+            fd = open(alt, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        }
+    }
     if (fd < 0) {
-        mallet_os_printf(2, "libmallet.so: cannot open MALLET_TRACE file '%s'; not recording\n", path);
+        mallet_os_printf(2, "libmallet.so: cannot create MALLET_TRACE file '%s'; not recording\n", path);
         return;
     }
     buf = mallet_os_map(NULL, BUF_RECORDS * sizeof *buf, MALLET_PROT_RW);

@@ -1,14 +1,153 @@
 /*
- * cli/cmd_replay.c — `mallet replay`. Placeholder until its issue lands: it fails
- * loudly rather than pretending to work.
+ * cli/cmd_replay.c — `mallet replay TRACE [options]`: replay a recorded
+ * trace against backends, each run in its own process, and write the same
+ * result folder as `mallet bench` (time, RSS, fragmentation, latencies).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "bench/runner.h"
 #include "cli/commands.h"
+#include "os/os.h"
+#include "report/report.h"
+#include "trace/trace_replay.h"
+
+static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: mallet replay TRACE [--backends LIST] [--repeats N] [--out DIR] [--timeout S]\n"
+                 "  Replays a trace from 'mallet record' (or MALLET_TRACE) against each backend.\n"
+                 "  --backends LIST  all (default), own, peers, or IDs (comma-separated)\n"
+                 "  --repeats N      runs per backend (default 3)\n"
+                 "  --out DIR        result folder (default results/<date>_<host>_replay-<trace>)\n");
+}
 
 int mallet_cmd_replay(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "mallet replay: not implemented in this build yet\n");
-    return 2;
+    const char *path = NULL, *backends = "all", *out = NULL;
+    unsigned long repeats = 3, timeout = 300;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--backends") == 0 && i + 1 < argc) {
+            backends = argv[++i];
+        } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if ((strcmp(a, "--repeats") == 0 || strcmp(a, "--timeout") == 0) && i + 1 < argc) {
+            char *end;
+            const char *v = argv[++i];
+            unsigned long x = strtoul(v, &end, 10);
+            if (*v == '-' || *end || x == 0 || x > 86400)
+                return mallet_usage_error("replay", "%s needs a positive number, got '%s'", a, v);
+            if (a[2] == 'r')
+                repeats = x;
+            else
+                timeout = x;
+        } else if (a[0] == '-') {
+            return mallet_usage_error("replay", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return mallet_usage_error("replay", "one trace at a time ('%s' and '%s')", path, a);
+        }
+    }
+    if (!path)
+        return mallet_usage_error("replay", "no trace file given");
+    const char *ids[7];
+    size_t nids = 0;
+    char *copy = strdup(backends), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        bool hit = false;
+        for (int k = 0; k < 7; k++) {
+            bool own = k < 3;
+            if (strcmp(tok, "all") == 0 || strcmp(tok, all_ids[k]) == 0 || (strcmp(tok, "own") == 0 && own) ||
+                (strcmp(tok, "peers") == 0 && !own)) {
+                hit = true;
+                bool dup = false;
+                for (size_t j = 0; j < nids; j++)
+                    dup |= strcmp(ids[j], all_ids[k]) == 0;
+                if (!dup)
+                    ids[nids++] = all_ids[k];
+            }
+        }
+        if (!hit) {
+            int rc = mallet_usage_error("replay", "unknown backend '%s'", tok);
+            free(copy);
+            return rc;
+        }
+    }
+    free(copy);
+
+    mallet_trace_t t;
+    char err[512];
+    if (mallet_trace_open(path, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "mallet replay: %s\n", err);
+        return 2;
+    }
+    char pathcopy[4096], name[32];
+    snprintf(pathcopy, sizeof pathcopy, "%s", path);
+    snprintf(name, sizeof name, "replay-%.24s", basename(pathcopy));
+    mallet_replay_set_trace(&t, name);
+
+    char dir[4096];
+    time_t now = time(NULL);
+    if (out) {
+        snprintf(dir, sizeof dir, "%s", out);
+    } else {
+        char host[64] = "host", date[32];
+        gethostname(host, sizeof host - 1);
+        host[strcspn(host, ".")] = '\0';
+        strftime(date, sizeof date, "%Y-%m-%d-%H%M%S", gmtime(&now));
+        snprintf(dir, sizeof dir, "results/%s_%s_%s", date, host, name);
+    }
+    mkdir("results", 0755);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mallet replay: cannot create '%s': %s\n", dir, strerror(errno));
+        mallet_trace_close(&t);
+        return 1;
+    }
+    fprintf(stderr, "mallet replay: %s: %zu calls, %u recorded threads (replayed in order on one thread)\n",
+            path, t.n, t.threads);
+    mallet_run_config_t cfg = {.threads = 1, .seed = 1, .scale = 1, .timeout_s = (unsigned)timeout};
+    size_t total = nids * repeats, done = 0;
+    mallet_run_result_t *res = calloc(total, sizeof *res);
+    uint64_t t0 = mallet_os_now_ns();
+    for (unsigned r = 0; r < repeats; r++)
+        for (size_t k = 0; k < nids; k++) {
+            const char *id = ids[(k + r) % nids];
+            mallet_run_one(&mallet_bench_replay, id, r + 1, &cfg, &res[done]);
+            fprintf(stderr, "[%zu/%zu] %-8s #%u %-8s %.3fs %s\n", done + 1, total, id, r + 1,
+                    mallet_run_status_name(res[done].status), res[done].wall_s, res[done].note);
+            done++;
+        }
+    const char *benches[1] = {name};
+    char started[32], idlist[128] = "";
+    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    for (size_t k = 0; k < nids; k++)
+        snprintf(idlist + strlen(idlist), sizeof idlist - strlen(idlist), "%s%s", k ? "," : "", ids[k]);
+    mallet_report_meta_t meta = {.command_line = path, .backends = idlist, .benchmarks = name, .threads = 1,
+                                 .repeats = (unsigned)repeats, .seed = 0, .scale = 1,
+                                 .overhead_ns = mallet_run_calibrate_overhead_ns(), .commit = "n/a",
+                                 .started = started,
+                                 .duration_s = (double)(mallet_os_now_ns() - t0) / 1e9};
+    int werr = mallet_report_write_runs(dir, res, total) | mallet_report_write_meta(dir, &meta) |
+               mallet_report_write_summary(dir, res, total, ids, nids, benches, 1, stdout);
+    mallet_report_plot(dir, res, total, ids, nids, benches, 1);
+    size_t bad = 0;
+    for (size_t i = 0; i < total; i++)
+        bad += res[i].status != RUN_OK && res[i].status != RUN_MISSING;
+    printf("\nResults: %s/summary.md\n", dir);
+    free(res);
+    mallet_trace_close(&t);
+    return werr ? 1 : bad ? 1 : 0;
 }
