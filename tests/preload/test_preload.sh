@@ -45,14 +45,21 @@ else
   grep -qE 'libjemalloc|libmimalloc|libtcmalloc' <<<"$maps" && bad "a peer library is mapped under $id" || ok "no peer library mapped"
 fi
 
-# 2. python3 with its allocator routed to malloc.
-if out=$(PYTHONMALLOC=malloc run python3 -c '
+# 2. python3 with its allocator routed to malloc; output must equal a plain run's.
+pyprog='
 import json, hashlib, threading
 d = {str(i): list(range(i % 97)) for i in range(20000)}
 s = json.dumps(d); assert json.loads(s) == d
-def w(): [hashlib.sha256(bytes(range(256)) * (i % 50)).hexdigest() for i in range(3000)]
-ts = [threading.Thread(target=w) for _ in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]
-print("py-ok", len(s))' 2>&1) && grep -q py-ok <<<"$out"; then ok "python3"; else bad "python3:"; echo "$out" | tail -20; fi
+out = []
+def w(k): out.append(sorted(hashlib.sha256(bytes(range(256)) * (i % 50 + k)).hexdigest() for i in range(3000))[0])
+ts = [threading.Thread(target=w, args=(k,)) for k in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]
+print("py-ok", len(s), hashlib.sha256(s.encode()).hexdigest(), sorted(out))'
+plain=$(PYTHONMALLOC=malloc python3 -c "$pyprog" 2>&1)
+if out=$(PYTHONMALLOC=malloc run python3 -c "$pyprog" 2>&1) && [ "$out" = "$plain" ] && grep -q py-ok <<<"$out"; then
+  ok "python3 (same output as a plain run)"
+else
+  bad "python3:"; echo "plain: $plain"; echo "$out" | tail -20
+fi
 
 # 3. sqlite3
 if command -v sqlite3 >/dev/null; then
@@ -60,7 +67,11 @@ if command -v sqlite3 >/dev/null; then
     with recursive c(x) as (select 1 union all select x+1 from c where x < 50000)
     insert into t select x, hex(randomblob(x % 200)) from c;
     create index ti on t(b); select count(*), sum(a) from t;" 2>&1)
-  [ "$out" = "50000|1250025000" ] && ok "sqlite3" || { bad "sqlite3: $out"; }
+  plain=$(sqlite3 "$tmp/db-plain" "create table t(a integer, b text);
+    with recursive c(x) as (select 1 union all select x+1 from c where x < 50000)
+    insert into t select x, hex(randomblob(x % 200)) from c;
+    create index ti on t(b); select count(*), sum(a) from t;" 2>&1)
+  [ "$out" = "50000|1250025000" ] && [ "$out" = "$plain" ] && ok "sqlite3 (same output as a plain run)" || { bad "sqlite3: $out vs plain $plain"; }
 else
   skp "sqlite3 not installed"
 fi
