@@ -83,18 +83,18 @@ static void child(const mallet_bench_t *b, const char *id, const mallet_run_conf
     uint64_t t1 = mallet_os_now_ns();
     mallet_os_get_counters(&c1);
     r->wall_s = (double)(t1 - t0) / 1e9;
-    mallet_latency_t lat = {0};
+    mallet_latency_t *lat = &r->latency;
     int failed = 0;
     for (unsigned i = 0; i <= threads; i++) {
         r->ops += ctx.t[i].ops;
         failed += ctx.t[i].failed;
-        mallet_latency_merge(&lat, &ctx.t[i].lat);
+        mallet_latency_merge(lat, &ctx.t[i].lat);
     }
     r->ops_per_s = r->wall_s > 0 ? (double)r->ops / r->wall_s : 0;
-    r->p50_ns = mallet_latency_quantile(&lat, 0.50);
-    r->p99_ns = mallet_latency_quantile(&lat, 0.99);
-    r->p999_ns = mallet_latency_quantile(&lat, 0.999);
-    r->max_ns = lat.max_ns;
+    r->p50_ns = mallet_latency_quantile(lat, 0.50);
+    r->p99_ns = mallet_latency_quantile(lat, 0.99);
+    r->p999_ns = mallet_latency_quantile(lat, 0.999);
+    r->max_ns = lat->max_ns;
     r->peak_live_bytes = ctx.peak_live;
     if (be->is_peer) {
         r->vm_maps = r->vm_unmaps = r->vm_decommits = -1;

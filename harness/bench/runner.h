@@ -35,6 +35,7 @@ typedef struct mallet_run_result {
     double fragmentation;          /* (peak RSS - baseline) / peak live; 0 if unknown */
     uint64_t minflt, majflt;
     int64_t vm_maps, vm_unmaps, vm_decommits; /* via mallet's platform layer; -1 for peers */
+    mallet_latency_t latency;      /* sampled latencies of all threads (for CDF plots) */
 } mallet_run_result_t;
 
 typedef struct mallet_run_config {

@@ -389,7 +389,7 @@ int mallet_cmd_bench(int argc, char **argv)
     free(res);
     printf("\nResults: %s/summary.md (runs.csv, runs.json, meta.json)\n", dir);
     if (plot_rc == 0)
-        printf("Plots:   %s/plots/time_ratio.svg, rss_ratio.svg, latency_p99.svg (and .png)\n", dir);
+        printf("Plots:   %s/plots/time_ratio.svg, rss_ratio.svg, latency_p99.svg, latency_cdf.svg (and .png)\n", dir);
     if (missing)
         printf("!!! %zu runs MISSING: backends not built or not installed (see above and summary.md)\n",
                missing);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdbool.h>
 
 #include "report/report.h"
 
@@ -62,6 +63,57 @@ static void plot_script(FILE *f, const char *name, const char *title, const char
     }
 }
 
+/* Upper edge of latency bucket i (inverse of mallet_latency_bucket). */
+static uint64_t bucket_top(unsigned i)
+{
+    if (i < 16)
+        return i;
+    unsigned msb = i / 16 + 3, sub = i % 16;
+    return ((16ull + sub + 1) << (msb - 4)) - 1;
+}
+
+/* latency_cdf.dat: one gnuplot data block per benchmark (separated by two
+ * blank lines, selected with `index`), columns: ns, then the cumulative
+ * fraction per backend (all ok repeats merged). */
+static int write_cdf(const char *path, const mallet_run_result_t *r, size_t n, const char *const *be,
+                     size_t nbe, const char *const *bench, size_t nbench)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    static mallet_latency_t merged[16];
+    for (size_t i = 0; i < nbench; i++) {
+        memset(merged, 0, sizeof merged);
+        for (size_t k = 0; k < n; k++)
+            for (size_t j = 0; j < nbe && j < 16; j++)
+                if (r[k].status == RUN_OK && !strcmp(r[k].benchmark, bench[i]) && !strcmp(r[k].backend, be[j]))
+                    mallet_latency_merge(&merged[j], &r[k].latency);
+        fprintf(f, "# %s\nns", bench[i]);
+        for (size_t j = 0; j < nbe; j++)
+            fprintf(f, " %s", be[j]);
+        fprintf(f, "\n");
+        uint64_t seen[16] = {0};
+        for (unsigned b = 0; b < MALLET_LATENCY_BUCKETS; b++) {
+            bool any = false;
+            for (size_t j = 0; j < nbe && j < 16; j++)
+                any |= merged[j].bucket[b] != 0;
+            if (!any)
+                continue;
+            fprintf(f, "%llu", (unsigned long long)bucket_top(b));
+            for (size_t j = 0; j < nbe && j < 16; j++) {
+                seen[j] += merged[j].bucket[b];
+                if (merged[j].count)
+                    fprintf(f, " %.6f", (double)seen[j] / (double)merged[j].count);
+                else
+                    fprintf(f, " NaN");
+            }
+            fprintf(f, "\n");
+        }
+        fprintf(f, "\n\n");
+    }
+    return fclose(f);
+}
+
 int mallet_report_plot(const char *dir, const mallet_run_result_t *r, size_t n, const char *const *be,
                        size_t nbe, const char *const *bench, size_t nbench)
 {
@@ -78,6 +130,8 @@ int mallet_report_plot(const char *dir, const mallet_run_result_t *r, size_t n, 
     write_dat(path, r, n, be, nbe, bench, nbench, 1, have_sys);
     snprintf(path, sizeof path, "%s/latency_p99.dat", pdir);
     write_dat(path, r, n, be, nbe, bench, nbench, 2, false);
+    snprintf(path, sizeof path, "%s/latency_cdf.dat", pdir);
+    write_cdf(path, r, n, be, nbe, bench, nbench);
     snprintf(path, sizeof path, "%s/plots.gp", pdir);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -93,6 +147,23 @@ int mallet_report_plot(const char *dir, const mallet_run_result_t *r, size_t n, 
     }
     plot_script(f, "latency_p99", "p99 latency of one allocator call (sampled; lower is better)", "ns", nbe,
                 true, false);
+    /* Latency CDFs: one panel per benchmark on one page. */
+    unsigned cols = 4, rows = (unsigned)((nbench + cols - 1) / cols);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        if (fmt == 0)
+            fprintf(f, "set terminal svg size 1600,%u dynamic font 'sans,9'\nset output 'latency_cdf.svg'\n",
+                    300 * rows + 40);
+        else
+            fprintf(f, "set terminal pngcairo size 1600,%u font 'sans,8'\nset output 'latency_cdf.png'\n",
+                    300 * rows + 40);
+        fprintf(f, "reset\nset datafile missing 'NaN'\nset logscale x\nset yrange [0:1]\nset grid\n"
+                   "set key bottom right\nset xlabel 'ns (log)'\nset ylabel 'fraction of calls'\n"
+                   "set multiplot layout %u,%u title 'Latency CDF of one allocator call (sampled)'\n", rows, cols);
+        for (size_t i = 0; i < nbench; i++)
+            fprintf(f, "set title '%s'\nplot for [c=2:%zu] 'latency_cdf.dat' index %zu using 1:c with steps "
+                       "title columnheader(c)\n", bench[i], nbe + 1, i);
+        fprintf(f, "unset multiplot\n");
+    }
     fclose(f);
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp 2> gnuplot.log", pdir);

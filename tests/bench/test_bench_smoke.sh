@@ -15,7 +15,7 @@ trap 'rm -rf "$out"' EXIT
 "$mallet" bench --smoke --backends all --out "$out/r" >"$out/log" 2>&1
 rc=$?
 [ "$rc" -eq 0 ] && ok "bench --smoke exits 0" || { bad "bench --smoke exit $rc"; tail -30 "$out/log"; }
-for f in runs.csv runs.json meta.json summary.md plots/time_ratio.svg plots/time_ratio.png plots/rss_ratio.svg plots/latency_p99.svg; do
+for f in runs.csv runs.json meta.json summary.md plots/time_ratio.svg plots/time_ratio.png plots/rss_ratio.svg plots/latency_p99.svg plots/latency_cdf.svg; do
   [ -s "$out/r/$f" ] && ok "$f written" || bad "$f missing"
 done
 python3 - "$out/r" "$mallet" <<'PY' && ok "result rows complete and consistent" || bad "result rows"
