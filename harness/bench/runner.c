@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/vm_counter.h"
 #include "os/os.h"
 
 const char *mallet_run_status_name(mallet_run_status_t s)
@@ -75,13 +76,13 @@ static void child(const mallet_bench_t *b, const char *id, const mallet_run_conf
         ctx.t[i].sample = 1 + i * 7 % MALLET_LATENCY_SAMPLE;
         mallet_rng_seed(&ctx.t[i].rng, cfg->seed, i + 1);
     }
-    mallet_os_counters_t c0, c1;
-    mallet_os_get_counters(&c0);
+    mallet_vm_counts_t c0, c1;
+    mallet_vm_counter_read(&c0);
     r->baseline_rss_kb = mallet_os_rss() / 1024;
     uint64_t t0 = mallet_os_now_ns();
     int rc = b->run(&ctx);
     uint64_t t1 = mallet_os_now_ns();
-    mallet_os_get_counters(&c1);
+    mallet_vm_counter_read(&c1);
     r->wall_s = (double)(t1 - t0) / 1e9;
     mallet_latency_t *lat = &r->latency;
     int failed = 0;
@@ -96,12 +97,13 @@ static void child(const mallet_bench_t *b, const char *id, const mallet_run_conf
     r->p999_ns = mallet_latency_quantile(lat, 0.999);
     r->max_ns = lat->max_ns;
     r->peak_live_bytes = ctx.peak_live;
-    if (be->is_peer) {
-        r->vm_maps = r->vm_unmaps = r->vm_decommits = -1;
+    /* glibc's malloc maps through internal aliases we cannot count. */
+    if (!mallet_vm_counter_active() || strcmp(id, "sys") == 0) {
+        r->vm_maps = r->vm_unmaps = r->vm_madvises = -1;
     } else {
-        r->vm_maps = (int64_t)(c1.maps - c0.maps);
+        r->vm_maps = (int64_t)(c1.maps - c0.maps + c1.remaps - c0.remaps);
         r->vm_unmaps = (int64_t)(c1.unmaps - c0.unmaps);
-        r->vm_decommits = (int64_t)(c1.decommits - c0.decommits);
+        r->vm_madvises = (int64_t)(c1.madvises - c0.madvises);
     }
     if (rc != 0) {
         r->status = RUN_FAILED;
@@ -122,7 +124,7 @@ void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
     snprintf(out->backend, sizeof out->backend, "%s", id);
     out->repeat = repeat;
     out->threads = b->multithreaded ? cfg->threads : 1;
-    out->vm_maps = out->vm_unmaps = out->vm_decommits = -1;
+    out->vm_maps = out->vm_unmaps = out->vm_madvises = -1;
     int pipefd[2];
     if (pipe(pipefd) != 0) {
         out->status = RUN_FAILED;

@@ -34,7 +34,7 @@ typedef struct mallet_run_result {
     int64_t peak_live_bytes;
     double fragmentation;          /* (peak RSS - baseline) / peak live; 0 if unknown */
     uint64_t minflt, majflt;
-    int64_t vm_maps, vm_unmaps, vm_decommits; /* via mallet's platform layer; -1 for peers */
+    int64_t vm_maps, vm_unmaps, vm_madvises; /* mmap+mremap, munmap, madvise calls; -1 unknown (sys, sanitizers) */
     mallet_latency_t latency;      /* sampled latencies of all threads (for CDF plots) */
 } mallet_run_result_t;
 

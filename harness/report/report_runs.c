@@ -47,7 +47,7 @@ int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size
     }
     fprintf(csv, "benchmark,backend,repeat,threads,status,wall_s,user_s,sys_s,ops,ops_per_s,"
                  "p50_ns,p99_ns,p999_ns,max_ns,peak_rss_kb,baseline_rss_kb,peak_live_bytes,"
-                 "fragmentation,minflt,majflt,vm_maps,vm_unmaps,vm_decommits,note\n");
+                 "fragmentation,minflt,majflt,vm_maps,vm_unmaps,vm_madvises,note\n");
     fprintf(js, "[\n");
     for (size_t i = 0; i < n; i++) {
         const mallet_run_result_t *x = &r[i];
@@ -65,13 +65,13 @@ int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size
                 (unsigned long long)x->peak_rss_kb, (unsigned long long)x->baseline_rss_kb,
                 (long long)x->peak_live_bytes, x->fragmentation, (unsigned long long)x->minflt,
                 (unsigned long long)x->majflt, (long long)x->vm_maps, (long long)x->vm_unmaps,
-                (long long)x->vm_decommits, note);
+                (long long)x->vm_madvises, note);
         fprintf(js, "  {\"benchmark\": \"%s\", \"backend\": \"%s\", \"repeat\": %u, \"threads\": %u, "
                     "\"status\": \"%s\", \"wall_s\": %.6f, \"user_s\": %.4f, \"sys_s\": %.4f, "
                     "\"ops\": %llu, \"ops_per_s\": %.0f, \"latency_ns\": {\"p50\": %llu, \"p99\": %llu, "
                     "\"p999\": %llu, \"max\": %llu}, \"peak_rss_kb\": %llu, \"baseline_rss_kb\": %llu, "
                     "\"peak_live_bytes\": %lld, \"fragmentation\": %.3f, \"minflt\": %llu, "
-                    "\"majflt\": %llu, \"vm_maps\": %lld, \"vm_unmaps\": %lld, \"vm_decommits\": %lld, "
+                    "\"majflt\": %llu, \"vm_maps\": %lld, \"vm_unmaps\": %lld, \"vm_madvises\": %lld, "
                     "\"note\": ",
                 x->benchmark, x->backend, x->repeat, x->threads, mallet_run_status_name(x->status),
                 x->wall_s, x->user_s, x->sys_s, (unsigned long long)x->ops, x->ops_per_s,
@@ -80,7 +80,7 @@ int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size
                 (unsigned long long)x->peak_rss_kb, (unsigned long long)x->baseline_rss_kb,
                 (long long)x->peak_live_bytes, x->fragmentation, (unsigned long long)x->minflt,
                 (unsigned long long)x->majflt, (long long)x->vm_maps, (long long)x->vm_unmaps,
-                (long long)x->vm_decommits);
+                (long long)x->vm_madvises);
         json_str(js, x->note);
         fprintf(js, "}%s\n", i + 1 < n ? "," : "");
     }
