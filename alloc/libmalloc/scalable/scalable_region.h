@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "os.h"
+#include "os/os.h"
 
 /* ---- tiers ------------------------------------------------------------- */
 
