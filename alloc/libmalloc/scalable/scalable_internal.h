@@ -116,6 +116,16 @@ typedef struct sz_tier_ops {
 
 extern const sz_tier_ops_t sz_tiny_ops, sz_small_ops, sz_medium_ops;
 
+/* scalable_small.c: meta-word bookkeeping shared by small and medium */
+uint16_t *sz_meta_words(sz_region_t r);
+uint32_t sz_meta_inuse_msize(sz_region_t r, uint32_t idx);
+uint32_t sz_meta_free_msize(sz_region_t r, uint32_t idx);
+bool sz_meta_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize);
+void sz_meta_set_inuse(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_set_free(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_unmark(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_mark_tail(sz_region_t r, uint32_t idx);
+
 /* ---- large ------------------------------------------------------------ */
 typedef struct sz_large_entry {
     uintptr_t addr;   /* user address; 0 empty */
