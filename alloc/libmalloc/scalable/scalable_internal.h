@@ -180,7 +180,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags);
 void sz_rack_destroy(sz_rack_t *rack);
 sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index);
 /* Locks and returns the magazine owning r (re-checked after locking). */
-sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r);
+sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index);
 bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out);
 /* Region for a new allocation when magazine m (locked) has nothing:
  * adopts a depot region or maps one (dropping m's lock meanwhile).
