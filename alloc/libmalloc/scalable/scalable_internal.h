@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "mallet/mallet.h"
+#include "mallet/options.h"
 #include "os/os.h"
 #include "scalable_region.h"
 
