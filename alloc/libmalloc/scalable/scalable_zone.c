@@ -221,12 +221,12 @@ static void *sz_memalign(mallet_zone_t *zone, size_t align, size_t n)
     } else if (n > SIZE_MAX / 2 || align > SIZE_MAX / 4) {
         p = NULL;
     } else {
-        /* The tier is chosen by the span that guarantees an aligned spot. */
-        int t = request_tier(z, n + align - 1);
-        if (t < SZ_NTIERS && align <= ((size_t)1 << sz_tiers[t].qshift))
-            t = request_tier(z, n); /* the tier's own quanta are aligned enough */
-        if (t < SZ_NTIERS && align > sz_tiers[t].region_size / 2)
-            t = SZ_NTIERS;
+        /* A tier whose quanta are aligned enough serves n directly;
+         * otherwise the tier is chosen by the span that guarantees an
+         * aligned spot (n + align - 1), so the span fits that tier. */
+        int t = request_tier(z, n);
+        if (t == SZ_NTIERS || align > ((size_t)1 << sz_tiers[t].qshift))
+            t = request_tier(z, n + align - 1);
         p = t < SZ_NTIERS ? aligned_in_tier(z, (sz_tier_t)t, align, n)
                           : sz_large_malloc(z, n, align, false);
     }
