@@ -192,7 +192,7 @@ static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_
     sz_region_unmap(rack->tier, r);
 }
 
-size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
 {
     size_t page = sz_page();
     /* Keep the list entry and tiny's inline sizes (first 18 and last 2
@@ -205,11 +205,20 @@ size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32
         return 0;
     if (rack->zone->s.scribble)
         memset((void *)lo, 0xDD, hi - lo);
-    mallet_os_decommit((void *)lo, hi - lo, MALLET_DECOMMIT_LAZY);
+    mallet_os_decommit((void *)lo, hi - lo, how);
     return hi - lo;
 }
 
-static size_t advise_region(sz_rack_t *rack, sz_region_t r)
+size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    return advise_block(rack, r, idx, msize, MALLET_DECOMMIT_LAZY);
+}
+
+/* Lazy (MADV_FREE) for recirculation, like MADV_FREE_REUSABLE; eager
+ * (MADV_DONTNEED) for explicit pressure relief, because on Linux lazily
+ * freed pages stay in RSS until the kernel needs them, while Apple's
+ * reusable pages leave the footprint at once. */
+static size_t advise_region(sz_rack_t *rack, sz_region_t r, int how)
 {
     const sz_tier_ops_t *ops = rack->ops;
     size_t n = 0;
@@ -223,7 +232,7 @@ static size_t advise_region(sz_rack_t *rack, sz_region_t r)
         uint32_t fm = ops->free_msize(r, idx);
         if (fm == 0)
             break;
-        n += sz_advise_free_block(rack, r, idx, fm);
+        n += advise_block(rack, r, idx, fm, how);
         idx += fm;
     }
     if (r->tail_start < nq) {
@@ -231,7 +240,7 @@ static size_t advise_region(sz_rack_t *rack, sz_region_t r)
         uintptr_t lo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
         uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
         if (hi > lo) {
-            mallet_os_decommit((void *)lo, hi - lo, MALLET_DECOMMIT_LAZY);
+            mallet_os_decommit((void *)lo, hi - lo, how);
             n += hi - lo;
         }
     }
@@ -336,7 +345,7 @@ void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
     if (move_free_blocks(rack, r, m, depot)) {
         transfer_region(rack, r, m, depot, SZ_MAG_DEPOT);
         if (!rack->zone->s.aggressive_madvise)
-            advise_region(rack, r);
+            advise_region(rack, r, MALLET_DECOMMIT_LAZY);
         depot_maybe_unmap(rack, depot, r);
     }
     mallet_unlock(&depot->lock);
@@ -377,7 +386,7 @@ size_t sz_rack_pressure_relief(sz_rack_t *rack)
                 sz_region_unmap(rack->tier, r);
                 released += sz_tiers[rack->tier].region_size;
             } else {
-                released += advise_region(rack, r);
+                released += advise_region(rack, r, MALLET_DECOMMIT_EAGER);
             }
         }
         mallet_unlock(&m->lock);
