@@ -167,6 +167,35 @@ int main(void)
         CHECK(mallet_check(z));
     }
 
+    TEST_CASE("recirculation: a magazine with mostly empty regions hands them to the depot, which unmaps beyond the retained count")
+    {
+        mallet_zone_t *y = sz_zone("max-magazines=1:recirc-retained=1");
+        sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
+        enum { N = 40000 };
+        static void *v[N];
+        for (int i = 0; i < N; i++)
+            v[i] = mallet_malloc(y, 400); /* ~16 MiB: about 16 tiny regions */
+        size_t regions = rack->regions.count;
+        CHECK(regions >= 15);
+        for (int i = 0; i < N; i++)
+            if (i % 100) /* keep 1%: regions stay non-empty */
+                mallet_free(y, v[i]);
+        CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions > 0, "depot holds %zu regions", rack->mags[SZ_MAG_DEPOT].nregions);
+        CHECK(mallet_check(y));
+        /* Reallocating pulls regions back out of the depot. */
+        for (int i = 0; i < N; i++)
+            if (i % 100)
+                v[i] = mallet_malloc(y, 400);
+        CHECK(mallet_check(y));
+        CHECK_MSG(rack->regions.count <= regions + 1, "%zu regions, was %zu", rack->regions.count, regions);
+        for (int i = 0; i < N; i++)
+            mallet_free(y, v[i]);
+        CHECK(mallet_check(y));
+        CHECK_MSG(rack->regions.count < regions, "empty depot regions unmapped: %zu of %zu left",
+                  rack->regions.count, regions);
+        mallet_zone_destroy(y);
+    }
+
     mallet_zone_destroy(z);
     return test_summary();
 }
