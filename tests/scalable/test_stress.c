@@ -212,8 +212,17 @@ int main(int argc, char **argv)
         size_t released = mallet_pressure_relief(z, 0);
         size_t after = mallet_os_rss();
         CHECK(released > 0);
+        mallet_zone_stats_t st;
+        mallet_statistics(z, &st);
+        CHECK_MSG(st.size_allocated <= 4 * MiB, "%zu bytes still mapped", st.size_allocated);
+#ifdef MALLET_SANITIZER_BUILD
+        /* ASan's shadow of the touched memory stays resident: RSS says
+         * nothing about the zone here; the mapped-bytes check above does. */
+        (void)rss0, (void)before, (void)after, (void)peak;
+#else
         CHECK_MSG(after <= rss0 + 8 * MiB, "RSS start %zu KiB, before relief %zu KiB, after %zu KiB (peak %zu KiB)",
                   rss0 >> 10, before >> 10, after >> 10, peak >> 10);
+#endif
         CHECK(mallet_check(z));
         mallet_zone_destroy(z);
     }
