@@ -85,6 +85,12 @@ static uint32_t tiny_free_msize(sz_region_t r, uint32_t idx)
     return m;
 }
 
+/* The trailing-size read below is speculative: when the previous block is
+ * in use those two bytes are the program's data, possibly being written by
+ * another thread right now. The value is only trusted after the header
+ * and in-use bitmaps confirm it (under the magazine lock), as libmalloc
+ * does, so TSan is told not to instrument this one function. */
+__attribute__((no_sanitize("thread")))
 static bool tiny_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize)
 {
     if (idx == 0)
