@@ -44,6 +44,8 @@ static void usage(FILE *out)
             "  --sizes SPEC      size distribution for the generator benchmarks (see below)\n"
             "  --settle MS       pause between runs, letting the machine settle (default 0)\n"
             "  --timeout S       per-run limit in seconds (default 300)\n"
+            "  --zone-options S  options for each backend's zone, e.g. MallocNanoZone=V1; a backend\n"
+            "                    that does not take them fails its runs saying so (pick --backends)\n"
             "  --out DIR         write results to DIR\n"
             "  --out-root DIR    write results to DIR/<date>_<host>_<commit> (default: results)\n"
             "  --list            list benchmarks and size profiles, then exit\n"
@@ -196,7 +198,7 @@ static int run_hyperfine(int argc, char **argv, const char **be, size_t nbe, uns
 int mallet_cmd_bench(int argc, char **argv)
 {
     const char *backends_spec = "all", *bench_spec = NULL, *out = NULL, *out_root = "results";
-    const char *sizes = NULL;
+    const char *sizes = NULL, *zone_options = NULL;
     unsigned long threads = 0, repeats = 0, seed = 1, timeout = 300, settle = 0;
     double scale = 1.0;
     bool smoke = false, hyperfine = false;
@@ -235,6 +237,9 @@ int mallet_cmd_bench(int argc, char **argv)
         } else if (strcmp(a, "--out-root") == 0) {
             NEED_VALUE();
             out_root = v;
+        } else if (strcmp(a, "--zone-options") == 0) {
+            NEED_VALUE();
+            zone_options = v;
         } else if (strcmp(a, "--sizes") == 0) {
             NEED_VALUE();
             char err[256];
@@ -339,7 +344,8 @@ int mallet_cmd_bench(int argc, char **argv)
     }
 
     mallet_run_config_t cfg = {.threads = (unsigned)threads, .seed = seed, .scale = scale,
-                               .timeout_s = (unsigned)timeout, .size_spec = sizes};
+                               .timeout_s = (unsigned)timeout, .size_spec = sizes,
+                               .zone_options = zone_options};
     size_t total = nbench * nbe * repeats, done = 0;
     mallet_run_result_t *res = calloc(total, sizeof *res);
     bool tty = isatty(2);

@@ -48,6 +48,14 @@ PY
 # A size override reaches the generator benchmarks.
 "$mallet" bench --smoke --backends sys --bench app-objects --sizes const:24 --out "$out/s" >/dev/null 2>&1 &&
   grep -q '^app-objects,sys,1,1,ok' "$out/s/runs.csv" && ok "--sizes override runs" || bad "--sizes override"
+# A run that does not finish is recorded as such, the suite goes on, exit 1.
+"$mallet" bench --backends sys,je --bench malloc-large --timeout 1 --repeats 1 --out "$out/t" >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(grep -c ',timeout,' "$out/t/runs.csv")" -eq 2 ] && grep -q '\*\*timeout\*\*' "$out/t/summary.md" &&
+  ok "timeouts recorded, run continues, exit 1" || bad "timeout handling: exit $rc"
+# Options a backend does not take: its runs fail with the reason, others run.
+"$mallet" bench --smoke --backends sys --bench lifo-small --zone-options Bogus=1 --out "$out/z" >/dev/null 2>&1
+grep -q ',failed,.*takes no options' "$out/z/runs.csv" && ok "zone options refused by a backend are reported" || bad "zone options"
 # Bad arguments: usage, exit 2, nothing run.
 for args in "--backends bogus" "--bench nosuch" "--threads -1" "--threads 0" "--repeats x" "--scale -2" \
             "--sizes weird:1" "--sizes hist:/nonexistent" "--frobnicate" "--threads"; do
