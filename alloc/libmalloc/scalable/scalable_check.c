@@ -1,0 +1,347 @@
+/*
+ * scalable_check.c — introspection: check, enumerate, statistics, print
+ * (ALLOCATOR_REFERENCE §A.2 for the contract, §C for the invariants).
+ *
+ * check() takes every lock of the zone and walks, per tier, every region of
+ * every magazine (depot included):
+ *   - the region cookie and the owner recorded in the trailer;
+ *   - the block chain from the first quantum to the free tail: each
+ *     position must start an allocated or a free block (bitmaps / meta
+ *     words consistent, sizes in range), no two free blocks adjacent
+ *     (coalescing would have merged them);
+ *   - the trailer's bytes/objects counters against the walk, and the
+ *     magazine counters against the sum of its regions;
+ * then every free list: links decode (checksums), prev/next agree, each
+ * entry is a free block of the right slot in a region of that magazine,
+ * the slot bitmap matches, and the lists hold exactly the free blocks the
+ * region walk found. Then the large table. The first problem is reported
+ * as MALLET_ERR_CHECK_FAILED with what and where; check() returns 0.
+ * Checksums are verified quietly here so the report is a check failure,
+ * not a free-list corruption abort from inside the walk.
+ */
+#include "scalable_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int fail(sz_zone_t *z, const void *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(sz_zone_t *z, const void *where, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    SZ_REPORT(z, MALLET_ERR_CHECK_FAILED, true, where, "check: %s", msg);
+    return 0;
+}
+
+static bool quiet_decode(const sz_rack_t *rack, uintptr_t stored, void **out)
+{
+    uintptr_t p = ((stored << 4) | (stored >> 60)) & ~(uintptr_t)0xF;
+    *out = (void *)p;
+    return sz_link_encode(rack, (void *)p) == stored;
+}
+
+/* Walk one region; adds its free blocks to *nfree. */
+static int check_region(sz_rack_t *rack, sz_magazine_t *m, int mi, sz_region_t r, size_t *nfree)
+{
+    sz_zone_t *z = rack->zone;
+    sz_tier_t t = rack->tier;
+    const char *tn = sz_tiers[t].name;
+    const sz_tier_ops_t *ops = rack->ops;
+    uint32_t nq = sz_tiers[t].nquanta;
+    if (*sz_region_cookie_slot(t, r) != z->region_cookie)
+        return fail(z, r, "%s region %p: region cookie corrupted (value is %x)", tn, (void *)r,
+                    *sz_region_cookie_slot(t, r));
+    if (r->mag_index != mi)
+        return fail(z, r, "%s region %p: trailer says magazine %d, found in magazine %d", tn,
+                    (void *)r, r->mag_index, mi);
+    if (r->tail_start > nq || (r->tail_start < nq && r != m->last_region))
+        return fail(z, r, "%s region %p: free tail at quantum %u but region is not the last one",
+                    tn, (void *)r, r->tail_start);
+    size_t bytes = 0, objects = 0;
+    bool prev_free = false;
+    uint32_t idx = 0;
+    while (idx < r->tail_start) {
+        uint32_t ms = ops->inuse_msize(r, idx);
+        if (ms) {
+            if (idx + ms > r->tail_start)
+                return fail(z, sz_ptr_of(t, r, idx), "%s block %p: size %u quanta runs past the heap",
+                            tn, sz_ptr_of(t, r, idx), ms);
+            bytes += (size_t)ms << sz_tiers[t].qshift;
+            objects++;
+            idx += ms;
+            prev_free = false;
+            continue;
+        }
+        uint32_t fm = ops->free_msize(r, idx);
+        if (fm == 0)
+            return fail(z, sz_ptr_of(t, r, idx),
+                        "%s region %p: quantum %u (%p) starts no block (bitmap/meta words damaged)",
+                        tn, (void *)r, idx, sz_ptr_of(t, r, idx));
+        if (prev_free)
+            return fail(z, sz_ptr_of(t, r, idx), "%s free block %p follows another free block",
+                        tn, sz_ptr_of(t, r, idx));
+        prev_free = true;
+        (*nfree)++;
+        idx += fm;
+    }
+    /* Partial frees (memalign, in-place shrink) keep the object count, so
+     * objects may exceed the walk only... never the reverse. */
+    if (bytes != r->bytes_used || objects > r->objects_in_use)
+        return fail(z, r, "%s region %p: walk finds %zu bytes in %zu blocks, trailer says %zu / %u",
+                    tn, (void *)r, bytes, objects, r->bytes_used, r->objects_in_use);
+    return 1;
+}
+
+static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect)
+{
+    sz_zone_t *z = rack->zone;
+    sz_tier_t t = rack->tier;
+    const char *tn = sz_tiers[t].name;
+    size_t seen = 0;
+    for (unsigned s = 0; s < sz_tiers[t].nslots; s++) {
+        bool bit = (m->bitmap[s >> 6] >> (s & 63)) & 1;
+        if (bit != (m->heads[s] != NULL))
+            return fail(z, m->heads[s], "%s magazine %d: slot %u bitmap bit %d but head %p", tn, mi,
+                        s, bit, m->heads[s]);
+        void *prev = NULL;
+        for (void *b = m->heads[s]; b;) {
+            sz_region_t r;
+            if (((uintptr_t)b & ((1u << sz_tiers[t].qshift) - 1)) || !sz_rack_owns(rack, b, &r) ||
+                (uintptr_t)b < (uintptr_t)sz_heap(t, r))
+                return fail(z, b, "%s magazine %d slot %u: entry %p is not in any region", tn, mi,
+                            s, b);
+            if (r->mag_index != mi)
+                return fail(z, b, "%s magazine %d slot %u: entry %p belongs to magazine %d", tn,
+                            mi, s, b, r->mag_index);
+            uint32_t fm = rack->ops->free_msize(r, (uint32_t)sz_index_of(t, r, b));
+            if (fm == 0 || sz_slot_for(t, fm) != s)
+                return fail(z, b, "%s magazine %d slot %u: entry %p is not a free block of that size (%u quanta)",
+                            tn, mi, s, b, fm);
+            uintptr_t *links = b;
+            void *p, *n;
+            if (!quiet_decode(rack, links[0], &p) || !quiet_decode(rack, links[1], &n))
+                return fail(z, b, "Incorrect checksum for freed object %p: probably modified after "
+                                  "being freed (free list of %s magazine %d)",
+                            b, tn, mi);
+            if (p != prev)
+                return fail(z, b, "%s magazine %d slot %u: entry %p has prev %p, expected %p", tn,
+                            mi, s, b, p, prev);
+            if (++seen > expect)
+                return fail(z, b, "%s magazine %d: free lists hold more entries than the %zu free blocks (cycle?)",
+                            tn, mi, expect);
+            prev = b;
+            b = n;
+        }
+    }
+    if (seen != expect)
+        return fail(z, m, "%s magazine %d: free lists hold %zu entries, regions have %zu free blocks",
+                    tn, mi, seen, expect);
+    return 1;
+}
+
+static int check_rack(sz_rack_t *rack)
+{
+    sz_zone_t *z = rack->zone;
+    const char *tn = sz_tiers[rack->tier].name;
+    size_t regions = 0, heap = sz_heap_bytes(rack->tier);
+    for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
+        sz_magazine_t *m = &rack->mags[mi];
+        size_t nfree = 0, bytes = 0, objects = 0, n = 0;
+        bool last_seen = m->last_region == NULL;
+        for (sz_region_t r = m->first; r; r = r->next) {
+            if (!sz_region_set_contains(&rack->regions, (uintptr_t)r))
+                return fail(z, r, "%s magazine %d: region %p is not in the region hash", tn, mi,
+                            (void *)r);
+            if (++n > rack->regions.count)
+                return fail(z, m, "%s magazine %d: region list longer than the hash (cycle?)", tn, mi);
+            if (!check_region(rack, m, mi, r, &nfree))
+                return 0;
+            bytes += r->bytes_used;
+            objects += r->objects_in_use;
+            last_seen |= r == m->last_region;
+        }
+        if (!last_seen)
+            return fail(z, m->last_region, "%s magazine %d: last region %p is not in its list", tn,
+                        mi, (void *)m->last_region);
+        if (n != m->nregions || bytes != m->bytes_used || objects != m->objects ||
+            m->bytes_owned != n * heap)
+            return fail(z, m, "%s magazine %d: counters (%zu regions, %zu bytes, %zu objects, %zu owned) "
+                              "disagree with its regions (%zu, %zu, %zu, %zu)",
+                        tn, mi, m->nregions, m->bytes_used, m->objects, m->bytes_owned, n, bytes,
+                        objects, n * heap);
+        if (m->lf_ptr && (m->lf_region == NULL || m->lf_region->mag_index != mi ||
+                          rack->ops->inuse_msize(m->lf_region, (uint32_t)sz_index_of(rack->tier, m->lf_region, m->lf_ptr)) != m->lf_msize))
+            return fail(z, m->lf_ptr, "%s magazine %d: last-free cache %p is inconsistent", tn, mi,
+                        m->lf_ptr);
+        if (!check_lists(rack, m, mi, nfree))
+            return 0;
+        regions += n;
+    }
+    if (regions != rack->regions.count)
+        return fail(z, NULL, "%s: magazines hold %zu regions, the region hash %zu", tn, regions,
+                    rack->regions.count);
+    return 1;
+}
+
+static void lock_all(sz_zone_t *z)
+{
+    z->base.introspect->force_lock(&z->base);
+}
+static void unlock_all(sz_zone_t *z)
+{
+    z->base.introspect->force_unlock(&z->base);
+}
+
+int sz_check(mallet_zone_t *zone)
+{
+    sz_zone_t *z = (sz_zone_t *)zone;
+    lock_all(z);
+    int ok = 1;
+    for (int t = 0; t < SZ_NTIERS && ok; t++)
+        ok = check_rack(&z->racks[t]);
+    if (ok)
+        ok = sz_large_check(z);
+    unlock_all(z);
+    return ok;
+}
+
+/* ---- enumerate ------------------------------------------------------------------ */
+
+typedef struct batch {
+    mallet_range_t r[256];
+    unsigned n, type;
+    void *ctx;
+    mallet_range_recorder_t rec;
+} batch_t;
+
+static void emit(batch_t *b, uintptr_t a, size_t n)
+{
+    b->r[b->n++] = (mallet_range_t){a, n};
+    if (b->n == 256) {
+        b->rec(b->ctx, b->type, b->r, b->n);
+        b->n = 0;
+    }
+}
+static void flush(batch_t *b)
+{
+    if (b->n)
+        b->rec(b->ctx, b->type, b->r, b->n);
+    b->n = 0;
+}
+
+int sz_enumerate(mallet_zone_t *zone, unsigned mask, void *ctx, mallet_range_recorder_t rec)
+{
+    sz_zone_t *z = (sz_zone_t *)zone;
+    batch_t b = {.ctx = ctx, .rec = rec};
+    lock_all(z);
+    for (unsigned type = MALLET_ENUM_BLOCKS; type <= MALLET_ENUM_ADMIN; type <<= 1) {
+        if (!(mask & type))
+            continue;
+        b.type = type;
+        for (int t = 0; t < SZ_NTIERS; t++) {
+            sz_rack_t *rack = &z->racks[t];
+            for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
+                sz_magazine_t *m = &rack->mags[mi];
+                for (sz_region_t r = m->first; r; r = r->next) {
+                    if (type == MALLET_ENUM_REGIONS) {
+                        emit(&b, (uintptr_t)r, sz_tiers[t].region_size);
+                        continue;
+                    }
+                    if (type == MALLET_ENUM_ADMIN) {
+                        emit(&b, (uintptr_t)r, sz_tiers[t].heap_offset);
+                        continue;
+                    }
+                    for (uint32_t idx = 0; idx < r->tail_start;) {
+                        uint32_t ms = rack->ops->inuse_msize(r, idx);
+                        if (ms) {
+                            void *p = sz_ptr_of((sz_tier_t)t, r, idx);
+                            if (p != m->lf_ptr)
+                                emit(&b, (uintptr_t)p, (size_t)ms << sz_tiers[t].qshift);
+                            idx += ms;
+                            continue;
+                        }
+                        uint32_t fm = rack->ops->free_msize(r, idx);
+                        if (fm == 0)
+                            break; /* damaged: check() reports it */
+                        idx += fm;
+                    }
+                }
+            }
+            if (type == MALLET_ENUM_ADMIN)
+                emit(&b, (uintptr_t)rack->mags_mapping, rack->mags_map_bytes);
+        }
+        if (type == MALLET_ENUM_ADMIN)
+            emit(&b, (uintptr_t)z, z->map_bytes);
+        flush(&b);
+    }
+    sz_large_enumerate(z, mask, ctx, rec);
+    unlock_all(z);
+    return 0;
+}
+
+/* ---- statistics, print -------------------------------------------------------------- */
+
+void sz_statistics(mallet_zone_t *zone, mallet_zone_stats_t *st)
+{
+    sz_zone_t *z = (sz_zone_t *)zone;
+    size_t blocks = 0, bytes = 0, mapped = 0;
+    for (int t = 0; t < SZ_NTIERS; t++) {
+        sz_rack_t *rack = &z->racks[t];
+        for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
+            sz_magazine_t *m = &rack->mags[mi];
+            mallet_lock(&m->lock);
+            blocks += m->objects;
+            bytes += m->bytes_used;
+            mapped += m->nregions * sz_tiers[t].region_size;
+            if (m->lf_ptr) { /* a cached block is free as far as callers know */
+                blocks--;
+                bytes -= (size_t)m->lf_msize << sz_tiers[t].qshift;
+            }
+            mallet_unlock(&m->lock);
+        }
+    }
+    mallet_lock(&z->large.lock);
+    blocks += z->large.blocks_in_use;
+    bytes += z->large.bytes_in_use;
+    mapped += z->large.bytes_mapped;
+    mallet_unlock(&z->large.lock);
+    if (bytes > z->max_in_use)
+        z->max_in_use = bytes;
+    st->version = MALLET_STATS_VERSION;
+    st->struct_size = sizeof *st;
+    st->blocks_in_use = blocks;
+    st->size_in_use = bytes;
+    st->max_size_in_use = 0; /* not tracked */
+    st->size_allocated = mapped;
+}
+
+void sz_print(mallet_zone_t *zone, int fd, bool verbose)
+{
+    sz_zone_t *z = (sz_zone_t *)zone;
+    mallet_zone_stats_t st;
+    sz_statistics(zone, &st);
+    mallet_os_printf(fd, "scalable zone %p: %zu blocks, %zu bytes in use, %zu bytes mapped; medium %s\n",
+                     (void *)z, st.blocks_in_use, st.size_in_use, st.size_allocated,
+                     z->medium_on ? "on" : "off");
+    for (int t = 0; t < SZ_NTIERS; t++) {
+        sz_rack_t *rack = &z->racks[t];
+        mallet_os_printf(fd, "  %-6s %zu regions, %u magazines\n", sz_tiers[t].name,
+                         rack->regions.count, rack->nmags);
+        if (!verbose)
+            continue;
+        for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
+            sz_magazine_t *m = &rack->mags[mi];
+            mallet_lock(&m->lock);
+            mallet_os_printf(fd, "    mag %2d: %zu regions, %zu objects, %zu/%zu bytes used/owned\n",
+                             mi, m->nregions, m->objects, m->bytes_used, m->bytes_owned);
+            mallet_unlock(&m->lock);
+        }
+    }
+    mallet_os_printf(fd, "  large  %zu blocks, %zu bytes; death row %zu entries, %zu bytes\n",
+                     z->large.blocks_in_use, z->large.bytes_in_use, z->large.cache_count,
+                     z->large.cache_bytes);
+}

@@ -1,0 +1,161 @@
+/*
+ * scalable_freelist.c — per-magazine free lists with checksummed links
+ * (ALLOCATOR_REFERENCE §C.3, §C.4).
+ *
+ * Each magazine has one doubly linked list per msize (slot msize-1) plus an
+ * overflow slot for larger blocks, and a bitmap of non-empty slots so a
+ * miss finds the next larger list with one count-trailing-zeros. The first
+ * 16 bytes of a free block hold {prev, next}. Links are stored checksummed,
+ * libmalloc style:
+ *
+ *     stored = (p >> 4) | (ck(p ^ cookie) & 0xF) << 60
+ *
+ * so a use-after-free write into a freed block's first 16 bytes is caught
+ * with high probability the next time the list is walked ("Incorrect
+ * checksum for freed object"). Apple stores small/medium links as
+ * {ptr, 8-bit checksum} and uses PAC on arm64e; we use the 4-bit rotated
+ * form for all tiers with a different cookie per rack — one format, one
+ * decoder.
+ */
+#include "scalable_internal.h"
+
+#include <string.h>
+
+typedef struct sz_free_entry {
+    uintptr_t prev, next; /* encoded */
+} sz_free_entry_t;
+
+unsigned sz_slot_for(sz_tier_t t, uint32_t msize)
+{
+    uint32_t max = sz_tiers[t].max_msize;
+    return msize <= max ? msize - 1 : max; /* last slot = overflow */
+}
+
+static uint8_t sz_ck(uintptr_t x)
+{
+    uint32_t a = (uint32_t)x + (uint32_t)(x >> 32);
+    uint16_t b = (uint16_t)((uint16_t)a + (uint16_t)(a >> 16));
+    return (uint8_t)((uint8_t)b + (uint8_t)(b >> 8));
+}
+
+uintptr_t sz_link_encode(const sz_rack_t *rack, void *p)
+{
+    uintptr_t v = (uintptr_t)p;
+    return (v >> 4) | ((uintptr_t)(sz_ck(v ^ rack->list_cookie) & 0xF) << 60);
+}
+
+bool sz_link_decode(sz_rack_t *rack, void *block, uintptr_t stored, void **out)
+{
+    uintptr_t v = (stored << 4) | (stored >> 60);
+    uintptr_t p = v & ~(uintptr_t)0xF;
+    if ((sz_ck(p ^ rack->list_cookie) & 0xF) != (v & 0xF)) {
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                  "Incorrect checksum for freed object %p: probably modified after being "
+                  "freed.\nCorrupt value: %p",
+                  block, (void *)stored);
+        *out = NULL;
+        return false;
+    }
+    *out = (void *)p;
+    return true;
+}
+
+void *sz_list_next_raw(sz_rack_t *rack, void *block, bool *ok)
+{
+    void *p;
+    *ok = sz_link_decode(rack, block, ((sz_free_entry_t *)block)->next, &p);
+    return p;
+}
+
+void *sz_list_prev_raw(sz_rack_t *rack, void *block, bool *ok)
+{
+    void *p;
+    *ok = sz_link_decode(rack, block, ((sz_free_entry_t *)block)->prev, &p);
+    return p;
+}
+
+static inline void bit_set(sz_magazine_t *m, unsigned slot)
+{
+    m->bitmap[slot >> 6] |= (uint64_t)1 << (slot & 63);
+}
+static inline void bit_clear(sz_magazine_t *m, unsigned slot)
+{
+    m->bitmap[slot >> 6] &= ~((uint64_t)1 << (slot & 63));
+}
+
+void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    sz_tier_t t = rack->tier;
+    unsigned slot = sz_slot_for(t, msize);
+    sz_free_entry_t *e = sz_ptr_of(t, r, idx);
+    sz_free_entry_t *head = m->heads[slot];
+    if (head) {
+        void *hp;
+        if (!sz_link_decode(rack, head, head->prev, &hp))
+            return; /* reported; leave the block off the lists (leaked) */
+        if (hp != NULL) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, head,
+                      "%s_free_list_add_ptr: Internal invariant broken (free_head->previous): "
+                      "ptr=%p, free_head=%p, free_head->previous=%p",
+                      sz_tiers[t].name, (void *)e, (void *)head, hp);
+            return;
+        }
+        head->prev = sz_link_encode(rack, e);
+    } else {
+        bit_set(m, slot);
+    }
+    e->prev = sz_link_encode(rack, NULL);
+    e->next = sz_link_encode(rack, head);
+    m->heads[slot] = e;
+}
+
+bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
+{
+    sz_tier_t t = rack->tier;
+    unsigned slot = sz_slot_for(t, msize);
+    sz_free_entry_t *e = block;
+    void *prev, *next;
+    if (!sz_link_decode(rack, block, e->prev, &prev) || !sz_link_decode(rack, block, e->next, &next))
+        return false;
+    if (prev) {
+        sz_free_entry_t *pe = prev;
+        void *pn;
+        if (!sz_link_decode(rack, prev, pe->next, &pn))
+            return false;
+        if (pn != block) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                      "%s_free_list_remove_ptr: Internal invariant broken (next ptr of prev): "
+                      "ptr=%p, prev_next=%p",
+                      sz_tiers[t].name, block, pn);
+            return false;
+        }
+    } else if (m->heads[slot] != block) {
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                  "%s_free_list_remove_ptr: Internal invariant broken (head of list): "
+                  "ptr=%p, head=%p",
+                  sz_tiers[t].name, block, m->heads[slot]);
+        return false;
+    }
+    if (next) {
+        sz_free_entry_t *ne = next;
+        void *np;
+        if (!sz_link_decode(rack, next, ne->prev, &np))
+            return false;
+        if (np != block) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                      "%s_free_list_remove_ptr: Internal invariant broken (prev ptr of next): "
+                      "ptr=%p, next_prev=%p",
+                      sz_tiers[t].name, block, np);
+            return false;
+        }
+        ne->prev = sz_link_encode(rack, prev);
+    }
+    if (prev)
+        ((sz_free_entry_t *)prev)->next = sz_link_encode(rack, next);
+    else {
+        m->heads[slot] = next;
+        if (next == NULL)
+            bit_clear(m, slot);
+    }
+    return true;
+}

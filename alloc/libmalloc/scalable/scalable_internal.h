@@ -1,0 +1,262 @@
+/*
+ * scalable_internal.h — shared state of the scalable zone: the zone, one
+ * rack per region tier, magazines, the tier operations table and the
+ * settings (ALLOCATOR_REFERENCE §C.2, §C.10).
+ *
+ * Design. Allocation and freeing of tiny, small and medium blocks follow
+ * one algorithm (free lists per msize with an overflow slot, split,
+ * coalesce both neighbours, carve from the last region's tail, last-free
+ * cache, depot recirculation). What differs per tier is how a region
+ * records block boundaries: tiny uses {header, inuse} bitmaps and keeps a
+ * free block's size inline, small and medium use one meta word per quantum.
+ * So the algorithm lives once in scalable_magazine.c and each tier supplies
+ * an sz_tier_ops_t (scalable_tiny.c, scalable_small.c, scalable_medium.c).
+ * libmalloc duplicates the algorithm per tier; the behaviour is the same.
+ *
+ * Locks: magazine lock -> depot lock -> rack region lock (libmalloc's order).
+ * The large allocator has its own lock and never nests with the others.
+ */
+#ifndef MALLET_SCALABLE_INTERNAL_H
+#define MALLET_SCALABLE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mallet/mallet.h"
+#include "mallet/options.h"
+#include "os/os.h"
+#include "scalable_region.h"
+
+#define SZ_BACKEND_ID "scalable"
+#define SZ_MAX_MAGAZINES 64u
+
+/* ---- settings (one table in scalable_debug.c) ---------------------------- */
+typedef struct sz_settings {
+    bool scribble;            /* MallocScribble */
+    char guard_edges[8];      /* MallocGuardEdges: "", "1", "all" */
+    bool no_prelude, no_postlude;
+    long check_start;         /* MallocCheckHeapStart, 0 = off */
+    long check_each;          /* MallocCheckHeapEach */
+    long check_sleep;         /* MallocCheckHeapSleep */
+    bool check_abort;         /* MallocCheckHeapAbort */
+    long max_magazines;       /* MallocMaxMagazines, 0 = CPUs */
+    bool large_cache;         /* MallocLargeCache */
+    bool zero_on_free;        /* MallocZeroOnFree */
+    bool error_abort;         /* MallocErrorAbort */
+    char log_file[MALLET_OPT_STRING_MAX]; /* MallocLogFile */
+    bool help;                /* MallocHelp */
+    long medium;              /* MallocMediumZone: -1 auto, 0 off, 1 on */
+    long recirc_retained;     /* MallocRecircRetainedRegions */
+    bool aggressive_madvise;  /* MallocAggressiveMadvise */
+} sz_settings_t;
+
+/* ---- magazines and racks ------------------------------------------------ */
+
+/* Bitmap of non-empty free-list slots (257 slots). */
+#define SZ_BITMAP_WORDS ((SZ_MAX_SLOTS + 63) / 64)
+
+typedef struct sz_magazine {
+    mallet_lock_t lock;
+    /* Held while this magazine maps a new region, so that only one thread
+     * per magazine makes the syscall and none holds `lock` meanwhile. */
+    mallet_lock_t alloc_lock;
+    /* Last-free cache: one freed block kept marked in use. */
+    void *lf_ptr;
+    uint32_t lf_msize;
+    sz_region_t lf_region;
+    /* Free lists; heads are raw pointers, links inside blocks are encoded. */
+    void *heads[SZ_MAX_SLOTS];
+    uint64_t bitmap[SZ_BITMAP_WORDS];
+    sz_region_t last_region;  /* the region whose free tail we carve */
+    size_t bytes_used;        /* bytes in allocated blocks of owned regions */
+    size_t bytes_owned;       /* heap bytes of owned regions */
+    size_t objects;
+    sz_region_t first, last;  /* region list */
+    size_t nregions;
+    char pad[64];
+} sz_magazine_t;
+
+typedef struct sz_rack {
+    sz_tier_t tier;
+    unsigned nmags;
+    sz_magazine_t *mags;       /* mags[-1] is the depot */
+    void *mags_mapping;
+    size_t mags_map_bytes;
+    mallet_lock_t region_lock; /* protects `regions` updates */
+    sz_region_set_t regions;
+    uintptr_t list_cookie;     /* free-list checksum cookie */
+    struct sz_zone *zone;
+    const struct sz_tier_ops *ops;
+} sz_rack_t;
+
+/* How a tier records block boundaries (see the design note on top). All are
+ * called with the owning magazine's lock held. Indices are quanta. */
+typedef struct sz_tier_ops {
+    /* msize of the allocated block starting at idx, else 0 */
+    uint32_t (*inuse_msize)(sz_region_t r, uint32_t idx);
+    /* msize of the free block starting at idx, else 0 */
+    uint32_t (*free_msize)(sz_region_t r, uint32_t idx);
+    /* start and msize of a free block ending right before idx */
+    bool (*prev_free)(sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize);
+    void (*set_inuse)(sz_region_t r, uint32_t idx, uint32_t msize);
+    void (*set_free)(sz_region_t r, uint32_t idx, uint32_t msize);
+    /* forget the marks of the block [idx, idx+msize) (it is being merged) */
+    void (*unmark)(sz_region_t r, uint32_t idx, uint32_t msize);
+    /* idx becomes the region's free-tail start */
+    void (*mark_tail)(sz_region_t r, uint32_t idx);
+    /* medium only: a free block was formed / is about to be reused */
+    void (*freed_hook)(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+    void (*reuse_hook)(sz_region_t r, uint32_t idx, uint32_t msize);
+    uint32_t lf_max_msize;     /* last-free cache takes msize < this */
+    const char *msg_double_free;
+    const char *msg_misaligned;
+    const char *msg_metadata;
+} sz_tier_ops_t;
+
+extern const sz_tier_ops_t sz_tiny_ops, sz_small_ops, sz_medium_ops;
+
+/* scalable_small.c: meta-word bookkeeping shared by small and medium */
+uint16_t *sz_meta_words(sz_region_t r);
+uint32_t sz_meta_inuse_msize(sz_region_t r, uint32_t idx);
+uint32_t sz_meta_free_msize(sz_region_t r, uint32_t idx);
+bool sz_meta_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize);
+void sz_meta_set_inuse(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_set_free(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_unmark(sz_region_t r, uint32_t idx, uint32_t msize);
+void sz_meta_mark_tail(sz_region_t r, uint32_t idx);
+
+/* ---- large ------------------------------------------------------------ */
+typedef struct sz_large_entry {
+    uintptr_t addr;   /* user address; 0 empty */
+    size_t size;      /* user bytes (page multiple) */
+    size_t map_size;  /* bytes mapped incl. guard pages */
+    uintptr_t map_addr;
+} sz_large_entry_t;
+
+typedef struct sz_large {
+    mallet_lock_t lock;
+    sz_large_entry_t *table;
+    size_t capacity, used, table_bytes;
+    /* death row: ring of cached blocks, newest at (head-1) */
+    sz_large_entry_t *cache;
+    bool *cache_advised;
+    size_t cache_depth, cache_count, cache_head;
+    size_t cache_entry_limit, cache_bytes, cache_unadvised, cache_budget;
+    bool relief_armed;
+    size_t bytes_in_use, blocks_in_use, bytes_mapped;
+    void *cache_mapping;
+    size_t cache_map_bytes;
+} sz_large_t;
+
+/* ---- the zone ----------------------------------------------------------- */
+typedef struct sz_zone {
+    mallet_zone_t base;
+    sz_settings_t s;
+    sz_rack_t racks[SZ_NTIERS];
+    bool medium_on;
+    size_t large_threshold;   /* requests above go to large */
+    size_t small_limit;       /* requests above go to medium (if on) */
+    uint64_t entropy;
+    uint32_t region_cookie;
+    bool guard_regions;
+    sz_large_t large;
+    size_t map_bytes;         /* bytes of this struct's own mapping */
+    atomic_long ops;          /* MallocCheckHeap operation counter */
+    int log_fd;
+    size_t max_in_use;
+} sz_zone_t;
+
+/* ---- shared helpers ------------------------------------------------------ */
+static inline size_t sz_page(void) { return mallet_os_page_size(); }
+static inline size_t sz_round_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+#define SZ_REPORT(z, kind, corrupt, ptr, ...)                                   \
+    mallet_report(&(z)->base, SZ_BACKEND_ID, (kind), MALLET_STYLE_LIBMALLOC,    \
+                  (corrupt), (ptr), __VA_ARGS__)
+
+/* scalable_rack.c */
+int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags);
+void sz_rack_destroy(sz_rack_t *rack);
+sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index);
+/* Locks and returns the magazine owning r (re-checked after locking). */
+sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index);
+bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out);
+/* Region for a new allocation when magazine m (locked) has nothing:
+ * adopts a depot region or maps one (dropping m's lock meanwhile).
+ * Returns true if the caller should retry the allocation. */
+bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mag_index, uint32_t msize);
+/* After a free into magazine m (locked): maybe hand a region to the depot. */
+void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
+/* Free into a depot region finished: madvise, maybe unmap. depot locked. */
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize);
+size_t sz_rack_pressure_relief(sz_rack_t *rack);
+void sz_rack_lock_all(sz_rack_t *rack);
+void sz_rack_unlock_all(sz_rack_t *rack);
+void sz_rack_reinit_locks(sz_rack_t *rack);
+/* madvise the whole pages strictly inside a free block, keeping its list
+ * entry and trailing size. Returns bytes advised. */
+size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize);
+
+/* scalable_freelist.c */
+unsigned sz_slot_for(sz_tier_t t, uint32_t msize);
+void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+/* Unlink a free block; false (after a report) if the links are corrupt. */
+bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
+/* Decode a stored link; false (after a report) on checksum mismatch. */
+bool sz_link_decode(sz_rack_t *rack, void *block, uintptr_t stored, void **out);
+uintptr_t sz_link_encode(const sz_rack_t *rack, void *p);
+void *sz_list_next_raw(sz_rack_t *rack, void *block, bool *ok);
+void *sz_list_prev_raw(sz_rack_t *rack, void *block, bool *ok);
+
+/* scalable_magazine.c: the tier-generic block engine */
+void *sz_tier_malloc(sz_rack_t *rack, uint32_t msize);
+unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsigned count);
+/* Frees p known to lie in region r of rack. */
+void sz_tier_free(sz_rack_t *rack, sz_region_t r, void *p);
+/* In-place resize; true if p now holds new_msize quanta. */
+bool sz_tier_resize(sz_rack_t *rack, sz_region_t r, void *p, uint32_t new_msize);
+/* Give back [p+keep_head..) style partial ranges of an allocated block:
+ * the block at p shrinks to [p+head, p+head+keep) */
+void *sz_tier_trim(sz_rack_t *rack, sz_region_t r, void *p, uint32_t head, uint32_t keep);
+size_t sz_tier_size(sz_rack_t *rack, sz_region_t r, const void *p);
+/* Really free with m locked (coalesce, push, counters); partial: do not
+ * count an object. */
+void sz_free_locked(sz_rack_t *rack, sz_magazine_t *m, int mag_index, sz_region_t r,
+                    uint32_t idx, uint32_t msize, bool partial);
+void sz_flush_last_free(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
+/* Turn the free tail of r into a listed free block. */
+void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r);
+
+/* scalable_medium.c */
+bool sz_medium_wanted(const sz_settings_t *s);
+
+/* scalable_large.c */
+int sz_large_init(sz_zone_t *z);
+void sz_large_destroy(sz_zone_t *z);
+void *sz_large_malloc(sz_zone_t *z, size_t n, size_t align, bool cleared);
+/* true if p was a large block (freed or reported) */
+bool sz_large_free(sz_zone_t *z, void *p, bool report_unknown);
+size_t sz_large_size(sz_zone_t *z, const void *p);
+bool sz_large_claimed(sz_zone_t *z, const void *p);
+bool sz_large_resize(sz_zone_t *z, void *p, size_t n);
+size_t sz_large_pressure_relief(sz_zone_t *z);
+int sz_large_check(sz_zone_t *z);
+void sz_large_enumerate(sz_zone_t *z, unsigned mask, void *ctx, mallet_range_recorder_t rec);
+
+/* scalable_check.c: introspection */
+int sz_check(mallet_zone_t *zone);
+int sz_enumerate(mallet_zone_t *zone, unsigned mask, void *ctx, mallet_range_recorder_t rec);
+void sz_statistics(mallet_zone_t *zone, mallet_zone_stats_t *st);
+void sz_print(mallet_zone_t *zone, int fd, bool verbose);
+
+/* scalable_debug.c */
+extern const mallet_option_t sz_option_table[];
+extern const size_t sz_option_count;
+int sz_settings_load(sz_settings_t *s, bool use_env, const char *str, char *err, size_t errlen);
+/* MallocCheckHeap: count an operation, maybe check the heap. */
+void sz_debug_tick(sz_zone_t *z);
+void sz_debug_zone_created(sz_zone_t *z);
+
+#endif /* MALLET_SCALABLE_INTERNAL_H */

@@ -1,0 +1,424 @@
+/*
+ * scalable_rack.c — racks, magazines, the depot and region supply
+ * (ALLOCATOR_REFERENCE §C.2, §C.6, §C.9).
+ *
+ * One rack per tier. It has n magazines (logical CPUs, capped by
+ * MallocMaxMagazines and 64) plus the depot at index -1, which is never
+ * allocated from: it parks regions that a magazine no longer needs. Each
+ * allocation uses magazine cpu % n, where the CPU number comes from rseq's
+ * cpu_id or sched_getcpu() (Apple reads it from the commpage); a free
+ * locks whichever magazine owns the block's region, re-checking after
+ * locking because regions migrate.
+ *
+ * Recirculation: after a free, a magazine holding more than 1.5 regions'
+ * worth of free space and using under 75% of what it owns hands one mostly
+ * empty region to the depot; the depot madvises the region's free pages
+ * (MADV_FREE, Linux's counterpart of MADV_FREE_REUSABLE) and unmaps empty
+ * regions beyond MallocRecircRetainedRegions. A magazine that runs dry
+ * adopts a depot region with a fitting free block before mapping a new one.
+ *
+ * Region mapping (§C.9, 646.40.3 scheme): the first thread that runs dry
+ * trylocks the magazine's alloc lock, drops the magazine lock for the
+ * mmap, relocks and installs; the others wait on the alloc lock without
+ * holding the magazine and then retry. Linux difference on purpose: the
+ * depot madvises with the depot lock held (a pthread mutex, not a spin
+ * lock) instead of pinning the region and dropping the lock.
+ */
+#include "scalable_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
+{
+    memset(rack, 0, sizeof *rack);
+    rack->tier = t;
+    rack->zone = z;
+    rack->nmags = nmags;
+    rack->ops = t == SZ_TINY ? &sz_tiny_ops : t == SZ_SMALL ? &sz_small_ops : &sz_medium_ops;
+    /* Different cookies per tier, as libmalloc (small uses ~cookie). */
+    rack->list_cookie = t == SZ_TINY ? (uintptr_t)z->entropy
+                                     : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
+    size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
+    void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
+    if (map == NULL)
+        return ENOMEM;
+    mallet_os_name_mapping(map, bytes, "scalable magazines");
+    rack->mags_mapping = map;
+    rack->mags_map_bytes = bytes;
+    rack->mags = (sz_magazine_t *)map + 1;
+    for (int i = -1; i < (int)nmags; i++) {
+        mallet_lock_init(&rack->mags[i].lock);
+        mallet_lock_init(&rack->mags[i].alloc_lock);
+    }
+    mallet_lock_init(&rack->region_lock);
+    if (sz_region_set_init(&rack->regions) != 0) {
+        mallet_os_unmap(map, bytes);
+        rack->mags_mapping = NULL;
+        return ENOMEM;
+    }
+    return 0;
+}
+
+static void unmap_region_cb(uintptr_t base, void *ctx)
+{
+    sz_rack_t *rack = ctx;
+    sz_region_unmap(rack->tier, (sz_region_t)base);
+}
+
+/* Works from the hash ring and the magazine mapping only, both outside the
+ * heap, so a corrupted heap cannot make destroy() miss a region. */
+void sz_rack_destroy(sz_rack_t *rack)
+{
+    if (atomic_load(&rack->regions.ring))
+        sz_region_set_foreach(&rack->regions, unmap_region_cb, rack);
+    sz_region_set_destroy(&rack->regions);
+    if (rack->mags_mapping)
+        mallet_os_unmap(rack->mags_mapping, rack->mags_map_bytes);
+    rack->mags_mapping = NULL;
+}
+
+sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index)
+{
+    unsigned i = rack->nmags > 1 ? mallet_os_current_cpu() % rack->nmags : 0;
+    *index = (int)i;
+    return &rack->mags[i];
+}
+
+sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index)
+{
+    for (;;) {
+        int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
+        sz_magazine_t *m = &rack->mags[mi];
+        mallet_lock(&m->lock);
+        if (__atomic_load_n(&r->mag_index, __ATOMIC_RELAXED) == mi) {
+            *index = mi;
+            return m;
+        }
+        mallet_unlock(&m->lock); /* migrated meanwhile: follow it */
+    }
+}
+
+bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+{
+    if (rack->mags_mapping == NULL)
+        return false;
+    uintptr_t base = (uintptr_t)p & ~(sz_tiers[rack->tier].region_size - 1);
+    if (!sz_region_set_contains(&rack->regions, base))
+        return false;
+    *out = (sz_region_t)base;
+    return true;
+}
+
+/* ---- region lists ----------------------------------------------------------- */
+
+static void list_link(sz_magazine_t *m, sz_region_t r)
+{
+    r->prev = m->last;
+    r->next = NULL;
+    if (m->last)
+        m->last->next = r;
+    else
+        m->first = r;
+    m->last = r;
+    m->nregions++;
+}
+
+static void list_unlink(sz_magazine_t *m, sz_region_t r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        m->first = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        m->last = r->prev;
+    r->prev = r->next = NULL;
+    m->nregions--;
+}
+
+/* Move every listed free block of r from one magazine's lists to another's.
+ * Walks the region's blocks, so it also validates them as it goes. */
+static bool move_free_blocks(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from, sz_magazine_t *to)
+{
+    const sz_tier_ops_t *ops = rack->ops;
+    uint32_t idx = 0;
+    while (idx < r->tail_start) {
+        uint32_t ms = ops->inuse_msize(r, idx);
+        if (ms) {
+            idx += ms;
+            continue;
+        }
+        uint32_t fm = ops->free_msize(r, idx);
+        if (fm == 0) {
+            SZ_REPORT(rack->zone, MALLET_ERR_METADATA_CORRUPTION, true, sz_ptr_of(rack->tier, r, idx),
+                      "%s region %p: no block starts at %p", sz_tiers[rack->tier].name, (void *)r,
+                      sz_ptr_of(rack->tier, r, idx));
+            return false;
+        }
+        if (!sz_list_remove(rack, from, sz_ptr_of(rack->tier, r, idx), fm))
+            return false;
+        if (to)
+            sz_list_push(rack, to, r, idx, fm);
+        idx += fm;
+    }
+    return true;
+}
+
+static void transfer_region(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from, sz_magazine_t *to,
+                            int to_index)
+{
+    size_t heap = sz_heap_bytes(rack->tier);
+    list_unlink(from, r);
+    from->bytes_used -= r->bytes_used;
+    from->bytes_owned -= heap;
+    from->objects -= r->objects_in_use;
+    list_link(to, r);
+    to->bytes_used += r->bytes_used;
+    to->bytes_owned += heap;
+    to->objects += r->objects_in_use;
+    __atomic_store_n(&r->mag_index, to_index, __ATOMIC_RELEASE);
+}
+
+static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
+{
+    move_free_blocks(rack, r, depot, NULL);
+    list_unlink(depot, r);
+    depot->bytes_owned -= sz_heap_bytes(rack->tier);
+    mallet_lock(&rack->region_lock);
+    sz_region_set_remove(&rack->regions, (uintptr_t)r);
+    mallet_unlock(&rack->region_lock);
+    sz_region_unmap(rack->tier, r);
+}
+
+static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+{
+    size_t page = sz_page();
+    /* Keep the list entry and tiny's inline sizes (first 18 and last 2
+     * bytes): those bytes are rewritten without touching the lock. */
+    uintptr_t lo = (uintptr_t)sz_ptr_of(rack->tier, r, idx) + 32;
+    uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, idx + msize) - 2;
+    lo = sz_round_up(lo, page);
+    hi &= ~(uintptr_t)(page - 1);
+    if (hi <= lo)
+        return 0;
+    if (rack->zone->s.scribble)
+        memset((void *)lo, 0xDD, hi - lo);
+    mallet_os_decommit((void *)lo, hi - lo, how);
+    return hi - lo;
+}
+
+size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    return advise_block(rack, r, idx, msize, MALLET_DECOMMIT_LAZY);
+}
+
+/* Lazy (MADV_FREE) for recirculation, like MADV_FREE_REUSABLE; eager
+ * (MADV_DONTNEED) for explicit pressure relief, because on Linux lazily
+ * freed pages stay in RSS until the kernel needs them, while Apple's
+ * reusable pages leave the footprint at once. */
+static size_t advise_region(sz_rack_t *rack, sz_region_t r, int how)
+{
+    const sz_tier_ops_t *ops = rack->ops;
+    size_t n = 0;
+    uint32_t idx = 0, nq = sz_tiers[rack->tier].nquanta;
+    while (idx < r->tail_start) {
+        uint32_t ms = ops->inuse_msize(r, idx);
+        if (ms) {
+            idx += ms;
+            continue;
+        }
+        uint32_t fm = ops->free_msize(r, idx);
+        if (fm == 0)
+            break;
+        n += advise_block(rack, r, idx, fm, how);
+        idx += fm;
+    }
+    if (r->tail_start < nq) {
+        /* the tail holds no list entry; keep its first quantum anyway */
+        uintptr_t lo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
+        uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
+        if (hi > lo) {
+            mallet_os_decommit((void *)lo, hi - lo, how);
+            n += hi - lo;
+        }
+    }
+    return n;
+}
+
+/* ---- refill: depot adoption, then a new region ----------------------------- */
+
+static bool adopt_from_depot(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
+{
+    sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
+    sz_tier_t t = rack->tier;
+    bool adopted = false;
+    mallet_lock(&depot->lock);
+    unsigned nslots = sz_tiers[t].nslots;
+    for (unsigned s = sz_slot_for(t, msize); s < nslots && !adopted; s++) {
+        if (!(depot->bitmap[s >> 6] >> (s & 63) & 1))
+            continue;
+        for (void *blk = depot->heads[s]; blk;) {
+            sz_region_t r = sz_region_of(t, blk);
+            if (r->pinned == 0) {
+                if (move_free_blocks(rack, r, depot, m)) {
+                    transfer_region(rack, r, depot, m, mi);
+                    adopted = true;
+                }
+                break;
+            }
+            bool ok;
+            blk = sz_list_next_raw(rack, blk, &ok);
+            if (!ok)
+                break;
+        }
+    }
+    mallet_unlock(&depot->lock);
+    return adopted;
+}
+
+bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
+{
+    sz_zone_t *z = rack->zone;
+    if (adopt_from_depot(rack, m, mi, msize))
+        return true;
+    if (!mallet_trylock(&m->alloc_lock)) {
+        /* Someone else is mapping for this magazine: wait for them without
+         * holding the magazine, then look again. */
+        mallet_unlock(&m->lock);
+        mallet_lock(&m->alloc_lock);
+        mallet_unlock(&m->alloc_lock);
+        mallet_lock(&m->lock);
+        return true;
+    }
+    mallet_unlock(&m->lock);
+    sz_region_t r = sz_region_map(rack->tier, z->region_cookie, z->guard_regions);
+    int err = r ? 0 : ENOMEM;
+    if (r) {
+        mallet_lock(&rack->region_lock);
+        err = sz_region_set_insert(&rack->regions, (uintptr_t)r);
+        mallet_unlock(&rack->region_lock);
+        if (err)
+            sz_region_unmap(rack->tier, r);
+    }
+    mallet_lock(&m->lock);
+    if (err == 0) {
+        /* The old last region's tail becomes an ordinary free block: only
+         * the last region is carved from. */
+        if (m->last_region)
+            sz_close_tail(rack, m, m->last_region);
+        r->mag_index = mi;
+        r->tail_start = 0;
+        list_link(m, r);
+        m->bytes_owned += sz_heap_bytes(rack->tier);
+        m->last_region = r;
+    }
+    mallet_unlock(&m->alloc_lock);
+    return err == 0;
+}
+
+/* ---- recirculation ------------------------------------------------------------ */
+
+static void depot_maybe_unmap(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
+{
+    if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained)
+        unmap_depot_region(rack, depot, r);
+}
+
+void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
+{
+    size_t heap = sz_heap_bytes(rack->tier);
+    if (!(m->bytes_owned - m->bytes_used > heap + heap / 2 &&
+          m->bytes_used < m->bytes_owned - m->bytes_owned / 4))
+        return;
+    sz_region_t r = m->last;
+    while (r && (r == m->last_region || !r->recirc_suitable || r->pinned ||
+                 r->bytes_used >= heap - heap / 4))
+        r = r->prev;
+    if (r == NULL)
+        return;
+    if (m->lf_region == r)
+        sz_flush_last_free(rack, m, mi); /* the cache must not point into the depot */
+    sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
+    mallet_lock(&depot->lock);
+    if (move_free_blocks(rack, r, m, depot)) {
+        transfer_region(rack, r, m, depot, SZ_MAG_DEPOT);
+        if (!rack->zone->s.aggressive_madvise)
+            advise_region(rack, r, MALLET_DECOMMIT_LAZY);
+        depot_maybe_unmap(rack, depot, r);
+    }
+    mallet_unlock(&depot->lock);
+}
+
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
+    if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
+        unmap_depot_region(rack, depot, r);
+        return;
+    }
+    sz_advise_free_block(rack, r, idx, msize);
+}
+
+/* Pressure relief: drop every cached block, unmap every empty region and
+ * madvise the free pages of the others. */
+size_t sz_rack_pressure_relief(sz_rack_t *rack)
+{
+    size_t released = 0;
+    size_t heap = sz_heap_bytes(rack->tier);
+    for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
+        sz_magazine_t *m = &rack->mags[i];
+        mallet_lock(&m->lock);
+        sz_flush_last_free(rack, m, i);
+        for (sz_region_t r = m->first, next; r; r = next) {
+            next = r->next;
+            if (r->bytes_used == 0 && r->objects_in_use == 0) {
+                if (!move_free_blocks(rack, r, m, NULL))
+                    continue;
+                if (m->last_region == r)
+                    m->last_region = NULL;
+                list_unlink(m, r);
+                m->bytes_owned -= heap;
+                mallet_lock(&rack->region_lock);
+                sz_region_set_remove(&rack->regions, (uintptr_t)r);
+                mallet_unlock(&rack->region_lock);
+                sz_region_unmap(rack->tier, r);
+                released += sz_tiers[rack->tier].region_size;
+            } else {
+                released += advise_region(rack, r, MALLET_DECOMMIT_EAGER);
+            }
+        }
+        mallet_unlock(&m->lock);
+    }
+    return released;
+}
+
+void sz_rack_lock_all(sz_rack_t *rack)
+{
+    for (int i = 0; i < (int)rack->nmags; i++)
+        mallet_lock(&rack->mags[i].alloc_lock);
+    for (int i = 0; i < (int)rack->nmags; i++)
+        mallet_lock(&rack->mags[i].lock);
+    mallet_lock(&rack->mags[SZ_MAG_DEPOT].lock);
+    mallet_lock(&rack->region_lock);
+}
+
+void sz_rack_unlock_all(sz_rack_t *rack)
+{
+    mallet_unlock(&rack->region_lock);
+    mallet_unlock(&rack->mags[SZ_MAG_DEPOT].lock);
+    for (int i = (int)rack->nmags - 1; i >= 0; i--)
+        mallet_unlock(&rack->mags[i].lock);
+    for (int i = (int)rack->nmags - 1; i >= 0; i--)
+        mallet_unlock(&rack->mags[i].alloc_lock);
+}
+
+void sz_rack_reinit_locks(sz_rack_t *rack)
+{
+    for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
+        mallet_lock_reinit(&rack->mags[i].lock);
+        mallet_lock_reinit(&rack->mags[i].alloc_lock);
+    }
+    mallet_lock_reinit(&rack->region_lock);
+}

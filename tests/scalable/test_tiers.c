@@ -1,0 +1,201 @@
+/*
+ * test_tiers.c — where requests land and how blocks are recycled in the
+ * scalable zone: tier thresholds and rounding (§C.1, §C.8), coalescing of
+ * adjacent tiny blocks (§C.3), the last-free cache, the large death-row
+ * reuse rule (§C.7), in-place realloc, memalign trimming, batch and sized
+ * free.
+ */
+#include "sz_test.h"
+
+#define MiB ((size_t)1 << 20)
+
+int main(void)
+{
+    mallet_zone_t *z = sz_zone("max-magazines=1");
+
+    TEST_CASE("malloc(13), (261), (1010), (1.1 MB) land in tiny/tiny/small/large with libmalloc rounding")
+    {
+        void *a = mallet_malloc(z, 13), *b = mallet_malloc(z, 261), *c = mallet_malloc(z, 1010),
+             *d = mallet_malloc(z, 1100000);
+        CHECK(!strcmp(sz_tier_name(z, a), "tiny"));
+        CHECK(!strcmp(sz_tier_name(z, b), "tiny"));
+        CHECK(!strcmp(sz_tier_name(z, c), "small"));
+        CHECK(!strcmp(sz_tier_name(z, d), "large"));
+        CHECK_EQ(mallet_size(z, a), 16);   /* 1 quantum */
+        CHECK_EQ(mallet_size(z, b), 272);  /* msize 17 */
+        CHECK_EQ(mallet_size(z, c), 1024); /* 2 small quanta */
+        CHECK_EQ(mallet_size(z, d), sz_round_up(1100000, mallet_os_page_size()));
+        CHECK_EQ(mallet_good_size(z, 1008), 1008);
+        CHECK_EQ(mallet_good_size(z, 1009), 1024);
+        CHECK_EQ(mallet_good_size(z, 32768), 32768);
+        CHECK_EQ(mallet_good_size(z, 32769), 36864); /* medium off: pages */
+        void *zero = mallet_malloc(z, 0);
+        CHECK(!strcmp(sz_tier_name(z, zero), "tiny"));
+        mallet_free(z, zero);
+        mallet_free(z, a);
+        mallet_free(z, b);
+        mallet_free(z, c);
+        mallet_free(z, d);
+    }
+
+    TEST_CASE("medium engages when forced: 40 KiB -> medium with 32 KiB quanta")
+    {
+        mallet_zone_t *m = sz_zone("MallocMediumZone=1");
+        void *p = mallet_malloc(m, 40000), *q = mallet_malloc(m, 8 * MiB), *r = mallet_malloc(m, 8 * MiB + 1);
+        CHECK(!strcmp(sz_tier_name(m, p), "medium"));
+        CHECK_EQ(mallet_size(m, p), 65536);
+        CHECK(!strcmp(sz_tier_name(m, q), "medium"));
+        CHECK(!strcmp(sz_tier_name(m, r), "large"));
+        CHECK(mallet_check(m));
+        mallet_zone_destroy(m);
+        mallet_zone_t *off = sz_zone("medium=0");
+        p = mallet_malloc(off, 40000);
+        CHECK(!strcmp(sz_tier_name(off, p), "large"));
+        mallet_zone_destroy(off);
+    }
+
+    TEST_CASE("freeing three adjacent tiny blocks coalesces them into one free block")
+    {
+        /* 304 B = 19 quanta: above the last-free cache limit (< 16 quanta),
+         * so each free really frees. */
+        void *a = mallet_malloc(z, 300), *b = mallet_malloc(z, 300), *c = mallet_malloc(z, 300);
+        void *fence = mallet_malloc(z, 300);
+        CHECK((char *)b == (char *)a + 304 && (char *)c == (char *)b + 304);
+        sz_region_t r = sz_region_of(SZ_TINY, a);
+        uint32_t ia = (uint32_t)sz_index_of(SZ_TINY, r, a);
+        mallet_free(z, a);
+        mallet_free(z, c);
+        CHECK_EQ(sz_tiny_ops.free_msize(r, ia), 19);
+        mallet_free(z, b);
+        CHECK_EQ(sz_tiny_ops.free_msize(r, ia), 57);
+        CHECK_EQ(sz_tiny_ops.free_msize(r, ia + 19), 0); /* no longer a block start */
+        CHECK(mallet_check(z));
+        void *big = mallet_malloc(z, 57 * 16);
+        CHECK(big == a);
+        mallet_free(z, big);
+        mallet_free(z, fence);
+    }
+
+    TEST_CASE("last-free cache returns the block just freed (tiny < 256 B, small any size)")
+    {
+        void *p = mallet_malloc(z, 100);
+        mallet_free(z, p);
+        CHECK_EQ(mallet_size(z, p), 0); /* cached counts as freed */
+        CHECK(mallet_malloc(z, 100) == p);
+        void *s = mallet_malloc(z, 20000);
+        mallet_free(z, s);
+        CHECK(mallet_malloc(z, 20000) == s);
+        mallet_free(z, p);
+        mallet_free(z, s);
+    }
+
+    TEST_CASE("death row: a cached large block is reused only when it is at most twice the request")
+    {
+        void *p = mallet_malloc(z, 4 * MiB);
+        memset(p, 1, 4 * MiB);
+        mallet_free(z, p);
+        CHECK_EQ(mallet_size(z, p), 0);
+        void *q = mallet_malloc(z, 3 * MiB); /* 4 MiB <= 2 x 3 MiB: reuse */
+        CHECK(q == p);
+        CHECK_EQ(mallet_size(z, q), 4 * MiB);
+        mallet_free(z, q);
+        void *r = mallet_malloc(z, 1 * MiB); /* 4 MiB > 2 x 1 MiB: fresh */
+        CHECK(r != p);
+        void *s = mallet_malloc(z, 2 * MiB + 4096); /* 4 MiB < 2 x 2.004 MiB: reuse */
+        CHECK(s == p);
+        mallet_free(z, r);
+        mallet_free(z, s);
+        CHECK(mallet_pressure_relief(z, 0) > 0);
+        CHECK_EQ(z->backend->id[0], 's');
+    }
+
+    TEST_CASE("realloc grows and shrinks tiny and small blocks in place; large grows in place when it can")
+    {
+        void *p = mallet_malloc(z, 320);
+        void *fence = NULL;
+        memset(p, 7, 320);
+        void *q = mallet_realloc(z, p, 600); /* carves from the free tail */
+        CHECK(q == p);
+        q = mallet_realloc(z, q, 100);       /* <= half: tail given back */
+        CHECK(q == p && mallet_size(z, q) == 112);
+        CHECK(((unsigned char *)q)[99] == 7);
+        void *s = mallet_malloc(z, 4096);
+        void *s2 = mallet_realloc(z, s, 2048);
+        CHECK(s2 == s && mallet_size(z, s2) == 2048);
+        void *l = mallet_malloc(z, 64 * MiB);
+        memset(l, 3, 64 * MiB);
+        void *l2 = mallet_realloc(z, l, 64 * MiB + 8192);
+        CHECK(l2 != NULL && ((unsigned char *)l2)[64 * MiB - 1] == 3);
+        CHECK(mallet_check(z));
+        mallet_free(z, q);
+        mallet_free(z, s2);
+        mallet_free(z, l2);
+        (void)fence;
+    }
+
+    TEST_CASE("memalign trims the span; results aligned, owned and checkable")
+    {
+        void *ps[40];
+        int k = 0;
+        for (size_t al = 32; al <= 2 * MiB; al *= 2) {
+            ps[k] = mallet_memalign(z, al, 100);
+            CHECK_MSG(ps[k] && ((uintptr_t)ps[k] & (al - 1)) == 0, "align %zu -> %p", al, ps[k]);
+            CHECK(mallet_size(z, ps[k]) >= 100);
+            k++;
+        }
+        CHECK(mallet_check(z));
+        for (int i = 0; i < k; i++)
+            mallet_free(z, ps[i]);
+        CHECK(mallet_check(z));
+    }
+
+    TEST_CASE("batch_malloc serves tiny requests; free_definite_size frees by stated size")
+    {
+        void *v[50];
+        unsigned n = mallet_batch_malloc(z, 48, v, 50);
+        CHECK_EQ(n, 50);
+        for (unsigned i = 0; i < n; i++)
+            CHECK(mallet_size(z, v[i]) == 48);
+        mallet_batch_free(z, v, n);
+        void *a = mallet_malloc(z, 500), *b = mallet_malloc(z, 5000), *c = mallet_malloc(z, 50000);
+        mallet_free_definite_size(z, a, 500);
+        mallet_free_definite_size(z, b, 5000);
+        mallet_free_definite_size(z, c, 50000);
+        mallet_zone_stats_t st;
+        mallet_statistics(z, &st);
+        CHECK_EQ(st.blocks_in_use, 0);
+        CHECK(mallet_check(z));
+    }
+
+    TEST_CASE("recirculation: a magazine with mostly empty regions hands them to the depot, which unmaps beyond the retained count")
+    {
+        mallet_zone_t *y = sz_zone("max-magazines=1:recirc-retained=1");
+        sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
+        enum { N = 40000 };
+        static void *v[N];
+        for (int i = 0; i < N; i++)
+            v[i] = mallet_malloc(y, 400); /* ~16 MiB: about 16 tiny regions */
+        size_t regions = rack->regions.count;
+        CHECK(regions >= 15);
+        for (int i = 0; i < N; i++)
+            if (i % 100) /* keep 1%: regions stay non-empty */
+                mallet_free(y, v[i]);
+        CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions > 0, "depot holds %zu regions", rack->mags[SZ_MAG_DEPOT].nregions);
+        CHECK(mallet_check(y));
+        /* Reallocating pulls regions back out of the depot. */
+        for (int i = 0; i < N; i++)
+            if (i % 100)
+                v[i] = mallet_malloc(y, 400);
+        CHECK(mallet_check(y));
+        CHECK_MSG(rack->regions.count <= regions + 1, "%zu regions, was %zu", rack->regions.count, regions);
+        for (int i = 0; i < N; i++)
+            mallet_free(y, v[i]);
+        CHECK(mallet_check(y));
+        CHECK_MSG(rack->regions.count < regions, "empty depot regions unmapped: %zu of %zu left",
+                  rack->regions.count, regions);
+        mallet_zone_destroy(y);
+    }
+
+    mallet_zone_destroy(z);
+    return test_summary();
+}
