@@ -193,6 +193,8 @@ static void bad_nano_free(nano_zone_t *nz, void *p)
 {
     if (nz->helper_checks_frees)
         HELPER(nz)->free(HELPER(nz), p);
+    else if ((uintptr_t)p & (mallet_os_page_size() - 1)) /* the szone's texts */
+        NANO_REPORT(nz, MALLET_ERR_INVALID_FREE, false, p, "non-page-aligned, non-allocated pointer %p being freed", p);
     else
         NANO_REPORT(nz, MALLET_ERR_INVALID_FREE, false, p, "pointer %p being freed was not allocated", p);
 }
