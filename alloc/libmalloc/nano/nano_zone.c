@@ -63,6 +63,13 @@ static const mallet_option_t nano_options[] = {
      MALLET_CAP_ENUMERATE | MALLET_CAP_STATISTICS | MALLET_CAP_PRESSURE_RELIEF |                       \
      MALLET_CAP_FREE_DEFINITE_SIZE | MALLET_CAP_PRELOAD | MALLET_CAP_DETECT_INVALID_REALLOC)
 
+/* v2 cannot tell a never-allocated slot of an active block from a live
+ * one without walking a free list that other CPUs are changing (libmalloc
+ * has the same blind spot), so a free or realloc of such an address is
+ * not reliably reported. v1 can: its bump pointer bounds what was handed
+ * out. */
+#define NANO_V2_CAPS (NANO_OWN_CAPS & ~(uint64_t)(MALLET_CAP_DETECT_INVALID_FREE | MALLET_CAP_DETECT_INVALID_REALLOC))
+
 /* ---- shared helpers for the cores ------------------------------------------------ */
 
 uint64_t nano_make_cookie(void)
@@ -484,7 +491,7 @@ static mallet_zone_t *nano_create(const char *options, bool is_default, char *er
         hc &= ~(uint64_t)(MALLET_CAP_INSTANCES | MALLET_CAP_DESTROY_RELEASES);
     else
         hc |= MALLET_CAP_INSTANCES;
-    nz->z.caps = (nz->ops ? NANO_OWN_CAPS : ~0ull) & hc;
+    nz->z.caps = (nz->ops == &nano_v1_ops ? NANO_OWN_CAPS : nz->ops ? NANO_V2_CAPS : ~0ull) & hc;
     return &nz->z;
 }
 
@@ -532,7 +539,7 @@ const mallet_backend_t mallet_backend_nano = {
     .id = "nano",
     .description = "libmalloc default zone: nano (<= 256 B, v1 or v2) in front of a scalable helper zone",
     .is_peer = false,
-    .caps = NANO_OWN_CAPS,
+    .caps = NANO_V2_CAPS, /* the default configuration: v2, scalable helper */
     .version = nano_version,
     .available = nano_available,
     .create_zone = nano_create_zone,
