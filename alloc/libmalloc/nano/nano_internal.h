@@ -1,0 +1,124 @@
+/*
+ * nano_internal.h — what nano_zone.c shares with the two allocator cores.
+ *
+ * A nano zone is libmalloc's default zone: a nano allocator (v1 or v2,
+ * chosen at creation) for rounded sizes <= 256 B in front of a helper zone
+ * that takes everything else. nano_zone.c owns the zone struct, the option
+ * table, the helper and the fall-through rules; nano_v1.c and nano_v2.c
+ * implement one `nano_ops_t` each and only ever see pointers inside their
+ * own zone window (a MAP_FIXED_NOREPLACE reservation in the signature
+ * range), so they never have to think about foreign memory.
+ */
+#ifndef MALLET_NANO_INTERNAL_H
+#define MALLET_NANO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libmalloc/nano/nano_layout.h"
+#include "mallet/error.h"
+#include "mallet/mallet.h"
+#include "mallet/options.h"
+#include "os/os.h"
+
+typedef struct nano_settings {
+    char zone[MALLET_OPT_STRING_MAX];       /* MallocNanoZone: "", 0, 1, V1, V2 */
+    char helper[MALLET_OPT_STRING_MAX];     /* scalable | sys */
+    long max_magazines;                     /* v1; 0 = physical CPUs */
+    long max_regions;                       /* v2 window, in 512 MiB regions */
+    char scan_policy[MALLET_OPT_STRING_MAX];    /* v2 MallocNanoScanPolicy */
+    char madvise_policy[MALLET_OPT_STRING_MAX]; /* v2 MallocNanoMadvisePolicy */
+    bool guard_edges;                       /* v2 MallocGuardEdges */
+    bool single_arena;                      /* v2 MallocNanoSingleArena */
+} nano_settings_t;
+
+typedef struct nano_zone nano_zone_t;
+
+/* Result of a core's malloc/free when it did not simply succeed. */
+enum {
+    NANO_OK = 0,
+    NANO_FALLTHROUGH = 1, /* not served / not a live nano block: use the helper */
+    NANO_ABANDONED = 2,   /* an error was reported and the handler returned */
+};
+
+typedef struct nano_ops {
+    const char *name; /* "v1" / "v2" */
+    /* Reserve the window and set up state. 0, or errno (nano stays off). */
+    int (*init)(nano_zone_t *nz, char *err, size_t errlen);
+    /* Unmap everything (window and state); must survive corruption. */
+    void (*fini)(nano_zone_t *nz);
+    /* n <= 256. Returns the block, or NULL with *status FALLTHROUGH or ABANDONED. */
+    void *(*malloc)(nano_zone_t *nz, size_t n, bool zero, int *status);
+    /* p is inside the window. Usable size of a live block, else 0. */
+    size_t (*size)(nano_zone_t *nz, const void *p);
+    /* p is inside the window. declared: 0 or the size free_definite_size got. */
+    int (*free)(nano_zone_t *nz, void *p, size_t declared);
+    bool (*claimed)(nano_zone_t *nz, const void *p);
+    size_t (*pressure_relief)(nano_zone_t *nz, size_t goal);
+    int (*check)(nano_zone_t *nz);
+    void (*enumerate)(nano_zone_t *nz, unsigned mask, void *ctx, mallet_range_recorder_t rec);
+    void (*statistics)(nano_zone_t *nz, mallet_zone_stats_t *s);
+    void (*print)(nano_zone_t *nz, int fd, bool verbose);
+    void (*force_lock)(nano_zone_t *nz);
+    void (*force_unlock)(nano_zone_t *nz);
+    void (*reinit_lock)(nano_zone_t *nz);
+} nano_ops_t;
+
+struct nano_zone {
+    mallet_zone_t z;           /* first: mallet_zone_t * <-> nano_zone_t * */
+    mallet_zone_t *helper;     /* MallocHelperZone */
+    bool helper_is_instance;   /* we created it, destroy() destroys it */
+    bool helper_checks_frees;  /* helper reports invalid frees itself */
+    const nano_ops_t *ops;     /* NULL: nano is off, all to the helper */
+    int forked;                /* set in the fork child: nano allocations off */
+    uintptr_t base, window;    /* the zone window inside the signature range */
+    uint64_t cookie;           /* free-slot guard cookie */
+    void *state;               /* the core's own state (mapped) */
+    size_t state_size;
+    nano_settings_t cfg;
+    char name[32];
+};
+
+extern const nano_ops_t nano_v1_ops;
+extern const nano_ops_t nano_v2_ops;
+extern const mallet_backend_t mallet_backend_nano;
+
+static inline bool nano_in_window(const nano_zone_t *nz, const void *p)
+{
+    return (uintptr_t)p - nz->base < nz->window;
+}
+
+/* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free
+ * size-aligned address in the signature range. 0 or errno. */
+int nano_reserve_window(nano_zone_t *nz, size_t size);
+
+/* Errors go out in libmalloc's style, under the nano backend's name. */
+#define NANO_REPORT(nz, kind, corrupt, p, ...)                                             \
+    mallet_report(&(nz)->z, "nano", (kind), MALLET_STYLE_LIBMALLOC, (corrupt), (p), __VA_ARGS__)
+
+/* The guard cookie: entropy & 0x0000FFFFFFFF0000 (never 0). */
+uint64_t nano_make_cookie(void);
+
+/* Is `declared` (free_definite_size) a size this block may carry? Not just
+ * its own class: realloc shrinks in place while the new size keeps more
+ * than half the block, so any size rounding into (class/2, class] is one
+ * a correct caller can state. */
+static inline bool nano_size_fits_class(size_t declared, unsigned cls)
+{
+    size_t r = nano_round_size(declared), c = nano_class_bytes(cls);
+    return r <= c && (r > c / 2 || r == c);
+}
+
+/* Relaxed word access to block memory that other threads may write: the
+ * lock-free paths read stale slots on purpose (see the file comments). */
+static inline uint64_t nano_load(const void *p)
+{
+    return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+static inline void nano_store(void *p, uint64_t v)
+{
+    __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+}
+
+#endif /* MALLET_NANO_INTERNAL_H */

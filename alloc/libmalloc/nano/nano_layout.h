@@ -1,0 +1,162 @@
+/*
+ * nano_layout.h — address layout of libmalloc's nano allocator, v1 and v2.
+ *
+ * Design: nano memory lives in a fixed virtual range whose top bits (44..63)
+ * equal the "signature" 0x6, i.e. 0x6000_0000_0000..0x6FFF_FFFF_FFFF. Every
+ * piece of metadata nano needs for a pointer (size class, magazine, block)
+ * is therefore computable from the pointer bits alone; ownership is a shift
+ * and a compare. mallet runs several independent nano zones in one process,
+ * so each zone owns one "zone window" inside the signature range; the
+ * decoders below work on the offset from the zone's base, which keeps the
+ * bit positions identical to libmalloc's (the zone base is aligned to the
+ * size of the whole v1/v2 address space a zone can use).
+ */
+#ifndef MALLET_NANO_LAYOUT_H
+#define MALLET_NANO_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- common ------------------------------------------------------------ */
+
+#define NANO_SIGNATURE_SHIFT 44
+#define NANO_SIGNATURE 0x6ull
+#define NANO_RANGE_BASE (NANO_SIGNATURE << NANO_SIGNATURE_SHIFT) /* 0x6000_0000_0000 */
+#define NANO_RANGE_SIZE (1ull << NANO_SIGNATURE_SHIFT)          /* 16 TiB */
+#define NANO_MAX_SIZE 256u
+#define NANO_QUANTUM_SHIFT 4
+#define NANO_QUANTUM (1u << NANO_QUANTUM_SHIFT) /* 16 */
+#define NANO_CLASSES 16u
+
+/* The signature test of libmalloc: (p >> 44) == 6. */
+static inline int nano_has_signature(uintptr_t p)
+{
+    return (p >> NANO_SIGNATURE_SHIFT) == NANO_SIGNATURE;
+}
+
+/* 0 and 1..16 -> 16, 17..32 -> 32, ... 256 -> 256. */
+static inline size_t nano_round_size(size_t n)
+{
+    if (n == 0)
+        return NANO_QUANTUM;
+    return (n + NANO_QUANTUM - 1) & ~(size_t)(NANO_QUANTUM - 1);
+}
+
+/* Class index 0..15 of a (<= 256) request; bytes of class c = (c+1)*16. */
+static inline unsigned nano_size_class(size_t n)
+{
+    return (unsigned)((nano_round_size(n) >> NANO_QUANTUM_SHIFT) - 1);
+}
+
+static inline size_t nano_class_bytes(unsigned cls)
+{
+    return ((size_t)cls + 1) << NANO_QUANTUM_SHIFT;
+}
+
+/* ---- v1 (libmalloc x86_64 layout) --------------------------------------
+ * bits  0-16  offset inside a 128 KiB slot area
+ * bits 17-20  slot (size class)
+ * bits 21-37  band (2 MiB = 16 slot areas)
+ * bits 38-43  magazine index (<= 64)
+ * bits 44-63  signature
+ */
+#define NANOV1_OFFSET_BITS 17
+#define NANOV1_SLOT_BITS 4
+#define NANOV1_BAND_BITS 17
+#define NANOV1_MAG_BITS 6
+
+#define NANOV1_SLOT_SHIFT NANOV1_OFFSET_BITS                       /* 17 */
+#define NANOV1_BAND_SHIFT (NANOV1_SLOT_SHIFT + NANOV1_SLOT_BITS)   /* 21 */
+#define NANOV1_MAG_SHIFT (NANOV1_BAND_SHIFT + NANOV1_BAND_BITS)    /* 38 */
+
+#define NANOV1_SLOT_AREA_SIZE (1ull << NANOV1_OFFSET_BITS) /* 128 KiB */
+#define NANOV1_BAND_SIZE (1ull << NANOV1_BAND_SHIFT)       /* 2 MiB */
+#define NANOV1_MAG_SPAN (1ull << NANOV1_MAG_SHIFT)         /* 256 GiB per magazine */
+#define NANOV1_MAX_MAGS (1u << NANOV1_MAG_BITS)            /* 64 */
+#define NANOV1_MAX_BANDS (1ull << NANOV1_BAND_BITS)
+/* A whole v1 zone: 64 magazines x 256 GiB = 16 TiB (the full signature
+ * range). mallet zones use fewer magazines, so a zone window only needs
+ * max_mags * NANOV1_MAG_SPAN. */
+
+/* Decoders take the offset from the zone base. */
+static inline unsigned nanov1_mag_of(uint64_t off)
+{
+    return (unsigned)((off >> NANOV1_MAG_SHIFT) & (NANOV1_MAX_MAGS - 1));
+}
+static inline unsigned nanov1_slot_of(uint64_t off)
+{
+    return (unsigned)((off >> NANOV1_SLOT_SHIFT) & ((1u << NANOV1_SLOT_BITS) - 1));
+}
+static inline uint64_t nanov1_band_of(uint64_t off)
+{
+    return (off >> NANOV1_BAND_SHIFT) & (NANOV1_MAX_BANDS - 1);
+}
+static inline uint64_t nanov1_offset_in_area(uint64_t off)
+{
+    return off & (NANOV1_SLOT_AREA_SIZE - 1);
+}
+/* Offset (from zone base) of the slot area for (mag, band, slot). */
+static inline uint64_t nanov1_area_off(unsigned mag, uint64_t band, unsigned slot)
+{
+    return ((uint64_t)mag << NANOV1_MAG_SHIFT) | (band << NANOV1_BAND_SHIFT) |
+           ((uint64_t)slot << NANOV1_SLOT_SHIFT);
+}
+
+/* ---- v2 (libmalloc macOS layout) ---------------------------------------
+ * bits  0-13  offset inside a 16 KiB block
+ * bits 14-25  block inside a 64 MiB arena (4096 blocks)
+ * bits 26-28  arena inside a 512 MiB region (8 arenas)
+ * bits 29-43  region
+ * bits 44-63  signature
+ */
+#define NANOV2_OFFSET_BITS 14
+#define NANOV2_BLOCK_BITS 12
+#define NANOV2_ARENA_BITS 3
+#define NANOV2_REGION_BITS 15
+
+#define NANOV2_BLOCK_SHIFT NANOV2_OFFSET_BITS                      /* 14 */
+#define NANOV2_ARENA_SHIFT (NANOV2_BLOCK_SHIFT + NANOV2_BLOCK_BITS) /* 26 */
+#define NANOV2_REGION_SHIFT (NANOV2_ARENA_SHIFT + NANOV2_ARENA_BITS) /* 29 */
+
+#define NANOV2_BLOCK_SIZE (1ull << NANOV2_BLOCK_SHIFT)   /* 16 KiB */
+#define NANOV2_ARENA_SIZE (1ull << NANOV2_ARENA_SHIFT)   /* 64 MiB */
+#define NANOV2_REGION_SIZE (1ull << NANOV2_REGION_SHIFT) /* 512 MiB */
+#define NANOV2_BLOCKS_PER_ARENA (1u << NANOV2_BLOCK_BITS) /* 4096 */
+#define NANOV2_ARENAS_PER_REGION (1u << NANOV2_ARENA_BITS) /* 8 */
+#define NANOV2_MAX_REGIONS (1u << NANOV2_REGION_BITS)
+
+/* Block-index bits mask (12 bits) used by the ASLR cookie and rotation. */
+#define NANOV2_BLOCK_MASK (NANOV2_BLOCKS_PER_ARENA - 1u)
+
+static inline unsigned nanov2_block_of(uintptr_t p)
+{
+    return (unsigned)((p >> NANOV2_BLOCK_SHIFT) & NANOV2_BLOCK_MASK);
+}
+static inline uintptr_t nanov2_block_base(uintptr_t p)
+{
+    return p & ~(uintptr_t)(NANOV2_BLOCK_SIZE - 1);
+}
+static inline uintptr_t nanov2_arena_base(uintptr_t p)
+{
+    return p & ~(uintptr_t)(NANOV2_ARENA_SIZE - 1);
+}
+static inline uintptr_t nanov2_region_base(uintptr_t p)
+{
+    return p & ~(uintptr_t)(NANOV2_REGION_SIZE - 1);
+}
+static inline unsigned nanov2_offset_in_block(uintptr_t p)
+{
+    return (unsigned)(p & (NANOV2_BLOCK_SIZE - 1));
+}
+/* Physical block index -> metadata entry index: a 12-bit rotate by 6, so
+ * the entries of neighbouring blocks land >= 64 bytes apart (different
+ * cache lines) and CPUs working on adjacent blocks do not false-share. */
+static inline unsigned nanov2_meta_index(unsigned phys_block)
+{
+    return ((phys_block >> 6) | (phys_block << 6)) & NANOV2_BLOCK_MASK;
+}
+/* Size-class table granularity: classes own ranges of 64 logical blocks. */
+#define NANOV2_CLASS_UNIT_SHIFT 6
+#define NANOV2_CLASS_UNITS (NANOV2_BLOCKS_PER_ARENA >> NANOV2_CLASS_UNIT_SHIFT) /* 64 */
+
+#endif /* MALLET_NANO_LAYOUT_H */
