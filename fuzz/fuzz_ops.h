@@ -1,0 +1,156 @@
+/*
+ * fuzz/fuzz_ops.h — decoding fuzzer input bytes into allocator operations.
+ *
+ * Shared by the `ops`, `misuse` and `diff` targets. An input is a byte
+ * stream read by a tiny cursor (fz_reader_t); when it runs dry every read
+ * returns 0, so any input is a valid (possibly empty) program. Each op is
+ * one opcode byte (taken modulo FZ_OP_COUNT, so every byte means something)
+ * followed by operand bytes. Sizes are decoded by tier so that the fuzzer
+ * reaches every size class with few bytes:
+ *   tier 0 tiny   0..64        tier 1 small  0..1024
+ *   tier 2 medium 0..32 KiB    tier 3 large  0..1 MiB
+ *   tier 4 huge   0..8 MiB     tier 5 boundary 2^k, 2^k±1 (k<=23)
+ *   tier 6 impossible (SIZE_MAX-ish, overflow, > MALLET_MAX_REQUEST)
+ *   tier 7 literal from 4 bytes, clamped to FZ_MAX_REQUEST
+ * Live bytes are capped by the caller (FZ_MAX_LIVE_BYTES), slot count by
+ * FZ_MAX_SLOTS; ops naming a slot take a slot byte modulo FZ_MAX_SLOTS.
+ */
+#ifndef MALLET_FUZZ_OPS_H
+#define MALLET_FUZZ_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FZ_MAX_SLOTS 64
+#define FZ_MAX_REQUEST ((size_t)8 << 20)        /* 8 MiB per block */
+#define FZ_MAX_LIVE_BYTES ((size_t)32 << 20)    /* 32 MiB live at once */
+#define FZ_MAX_OPS 4096                        /* ops per input */
+#define FZ_MAX_BATCH 16
+
+typedef enum fz_op {
+    FZ_OP_MALLOC = 0,
+    FZ_OP_CALLOC,
+    FZ_OP_REALLOC,
+    FZ_OP_MEMALIGN,
+    FZ_OP_FREE,
+    FZ_OP_FREE_DEFINITE_SIZE,
+    FZ_OP_BATCH_MALLOC,
+    FZ_OP_BATCH_FREE,
+    FZ_OP_PRESSURE_RELIEF,
+    FZ_OP_THREAD_HANDOFF,   /* free a slot (or a batch) on another thread */
+    FZ_OP_WRITE,            /* rewrite a live block's pattern (new seed) */
+    FZ_OP_CHECK,            /* explicit check() */
+    /* misuse-only injections; other targets treat them as FREE/MALLOC */
+    FZ_OP_DOUBLE_FREE,      /* free a slot again, now or after N ops */
+    FZ_OP_INVALID_FREE,     /* interior or foreign pointer */
+    FZ_OP_UAF_WRITE,        /* write bytes at an offset of a freed block */
+    FZ_OP_OVERFLOW,         /* write past a live block into its neighbour */
+    FZ_OP_COUNT
+} fz_op_t;
+
+static inline const char *fz_op_name(unsigned op)
+{
+    static const char *const names[FZ_OP_COUNT] = {
+        "malloc", "calloc", "realloc", "memalign", "free",
+        "free_definite_size", "batch_malloc", "batch_free",
+        "pressure_relief", "thread_handoff", "write", "check",
+        "double_free", "invalid_free", "uaf_write", "overflow",
+    };
+    return op < FZ_OP_COUNT ? names[op] : "?";
+}
+
+typedef struct fz_reader {
+    const uint8_t *p;
+    size_t n;
+    size_t pos;
+} fz_reader_t;
+
+static inline void fz_reader_init(fz_reader_t *r, const uint8_t *p, size_t n)
+{
+    r->p = p;
+    r->n = n;
+    r->pos = 0;
+}
+
+static inline int fz_more(const fz_reader_t *r) { return r->pos < r->n; }
+
+static inline uint8_t fz_u8(fz_reader_t *r)
+{
+    return r->pos < r->n ? r->p[r->pos++] : 0;
+}
+
+static inline uint16_t fz_u16(fz_reader_t *r)
+{
+    uint16_t lo = fz_u8(r);
+    return (uint16_t)(lo | (uint16_t)fz_u8(r) << 8);
+}
+
+static inline uint32_t fz_u32(fz_reader_t *r)
+{
+    uint32_t lo = fz_u16(r);
+    return lo | (uint32_t)fz_u16(r) << 16;
+}
+
+/* Sizes the API must refuse (NULL + ENOMEM): callers compare them with
+ * MALLET_MAX_REQUEST. Index chosen by one byte. */
+static inline size_t fz_impossible_size(uint8_t b)
+{
+    static const size_t v[] = {
+        SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4095, SIZE_MAX / 2 + 1,
+        (size_t)PTRDIFF_MAX + 1, (size_t)1 << 62, (size_t)1 << 48,
+        (size_t)PTRDIFF_MAX,
+    };
+    return v[b % (sizeof v / sizeof v[0])];
+}
+
+/* Decodes a size. *impossible is set when the size is meant to fail. */
+static inline size_t fz_size(fz_reader_t *r, int *impossible)
+{
+    uint8_t t = fz_u8(r);
+    *impossible = 0;
+    switch (t & 7) {
+    case 0: return fz_u8(r) % 65;
+    case 1: return fz_u16(r) % 1025;
+    case 2: return fz_u16(r) % (32768 + 1);
+    case 3: return fz_u32(r) % ((1u << 20) + 1);
+    case 4: return fz_u32(r) % ((8u << 20) + 1);
+    case 5: {
+        uint8_t b = fz_u8(r);
+        size_t k = (size_t)1 << ((b >> 2) % 24);
+        int d = (int)(b & 3) - 1; /* -1, 0, +1, +2 -> treat 2 as 0 */
+        if (d == 2) d = 0;
+        return (size_t)((ptrdiff_t)k + d);
+    }
+    case 6:
+        *impossible = 1;
+        return fz_impossible_size(fz_u8(r));
+    default: {
+        size_t n = fz_u32(r);
+        return n > FZ_MAX_REQUEST ? n % (FZ_MAX_REQUEST + 1) : n;
+    }
+    }
+}
+
+/* Alignment for memalign: 2^(3..16), or (rarely) an invalid one. */
+static inline size_t fz_alignment(fz_reader_t *r, int *invalid)
+{
+    uint8_t b = fz_u8(r);
+    *invalid = 0;
+    if (b >= 0xF8) { /* 8 of 256: non powers of two / too small */
+        static const size_t bad[] = {0, 1, 2, 4, 3, 24, 48, 4097};
+        *invalid = 1;
+        return bad[b & 7];
+    }
+    return (size_t)1 << (3 + b % 14);
+}
+
+/* Fill pattern for a block: byte i of slot's block = f(seed, i). Cheap to
+ * write and verify; differs between blocks so overlaps show as mismatches. */
+static inline uint8_t fz_pattern_byte(uint32_t seed, size_t i)
+{
+    uint32_t x = seed ^ (uint32_t)(i * 0x9E3779B1u);
+    return (uint8_t)(x ^ (x >> 13) ^ (x >> 24));
+}
+
+#endif /* MALLET_FUZZ_OPS_H */
