@@ -92,14 +92,14 @@ static inline uint32_t fz_u32(fz_reader_t *r)
     return lo | (uint32_t)fz_u16(r) << 16;
 }
 
-/* Sizes the API must refuse (NULL + ENOMEM): callers compare them with
- * MALLET_MAX_REQUEST. Index chosen by one byte. */
+/* Sizes the API must refuse (NULL + ENOMEM): above mallet_max_request()
+ * (SIZE_MAX - 2 pages). Sizes between 8 MiB and that limit are not
+ * generated: what a backend does with them is not defined by the API. */
 static inline size_t fz_impossible_size(uint8_t b)
 {
     static const size_t v[] = {
-        SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4095, SIZE_MAX / 2 + 1,
-        (size_t)PTRDIFF_MAX + 1, (size_t)1 << 62, (size_t)1 << 48,
-        (size_t)PTRDIFF_MAX,
+        SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 4095,
+        SIZE_MAX - 4096, SIZE_MAX - 8190, SIZE_MAX - 7, SIZE_MAX - 255,
     };
     return v[b % (sizeof v / sizeof v[0])];
 }
@@ -115,12 +115,13 @@ static inline size_t fz_size(fz_reader_t *r, int *impossible)
     case 2: return fz_u16(r) % (32768 + 1);
     case 3: return fz_u32(r) % ((1u << 20) + 1);
     case 4: return fz_u32(r) % ((8u << 20) + 1);
-    case 5: {
+    case 5: { /* 2^k - 1, 2^k, 2^k + 1 for k = 0..23, and 1008 */
         uint8_t b = fz_u8(r);
-        size_t k = (size_t)1 << ((b >> 2) % 24);
-        int d = (int)(b & 3) - 1; /* -1, 0, +1, +2 -> treat 2 as 0 */
-        if (d == 2) d = 0;
-        return (size_t)((ptrdiff_t)k + d);
+        unsigned k = (b >> 2) % 24, d = b & 3;
+        size_t base = (size_t)1 << k;
+        if (d == 3)
+            return 1008;
+        return d == 0 ? base - 1 : d == 1 ? base : base + 1;
     }
     case 6:
         *impossible = 1;
@@ -151,6 +152,88 @@ static inline uint8_t fz_pattern_byte(uint32_t seed, size_t i)
 {
     uint32_t x = seed ^ (uint32_t)(i * 0x9E3779B1u);
     return (uint8_t)(x ^ (x >> 13) ^ (x >> 24));
+}
+
+/* One decoded instruction. Decoding never looks at allocator state, so
+ * the diff target can execute the same instruction on two zones. */
+typedef struct fz_inst {
+    uint8_t op;          /* fz_op_t */
+    uint8_t slot;        /* < FZ_MAX_SLOTS */
+    uint8_t count;       /* calloc count, batch count, handoff count */
+    uint8_t mode;        /* op-specific variant bits */
+    int impossible;      /* size (or calloc product) must be refused */
+    int bad_align;       /* alignment must be refused (EINVAL) */
+    size_t size;
+    size_t align;
+    uint32_t seed;       /* fill pattern seed */
+    uint16_t offset;     /* misuse: byte offset */
+    uint8_t nbytes;      /* misuse: bytes to write (1..8) */
+    uint8_t bytes[8];
+} fz_inst_t;
+
+/* Decodes the next instruction; returns 0 when the input is exhausted. */
+static inline int fz_decode(fz_reader_t *r, fz_inst_t *in, unsigned index)
+{
+    if (!fz_more(r))
+        return 0;
+    memset(in, 0, sizeof *in);
+    in->op = fz_u8(r) % FZ_OP_COUNT;
+    in->slot = fz_u8(r) % FZ_MAX_SLOTS;
+    in->seed = (uint32_t)index * 0x01000193u ^ (uint32_t)in->slot * 0x9E3779B9u;
+    switch (in->op) {
+    case FZ_OP_MALLOC:
+    case FZ_OP_REALLOC:
+        in->size = fz_size(r, &in->impossible);
+        break;
+    case FZ_OP_CALLOC: {
+        uint8_t c = fz_u8(r);
+        in->size = fz_size(r, &in->impossible);
+        if (in->impossible) { /* overflowing product or oversized element */
+            in->count = (uint8_t)(2 + c % 14);
+            if (c & 0x80)
+                in->size = SIZE_MAX / in->count + 1;
+        } else {
+            in->count = (uint8_t)(1 + c % 16);
+            in->size /= in->count;
+        }
+        break;
+    }
+    case FZ_OP_MEMALIGN:
+        in->align = fz_alignment(r, &in->bad_align);
+        in->size = fz_size(r, &in->impossible);
+        break;
+    case FZ_OP_BATCH_MALLOC:
+        in->count = (uint8_t)(1 + fz_u8(r) % FZ_MAX_BATCH);
+        in->size = fz_size(r, &in->impossible) % (65536 + 1);
+        in->impossible = 0;
+        break;
+    case FZ_OP_BATCH_FREE:
+    case FZ_OP_THREAD_HANDOFF:
+        in->count = (uint8_t)(1 + fz_u8(r) % FZ_MAX_BATCH);
+        break;
+    case FZ_OP_PRESSURE_RELIEF:
+        in->size = (size_t)fz_u8(r) * 4096; /* goal; 0 = everything */
+        break;
+    case FZ_OP_WRITE:
+        in->seed = fz_u32(r);
+        break;
+    case FZ_OP_DOUBLE_FREE:
+    case FZ_OP_INVALID_FREE:
+        in->mode = fz_u8(r);
+        in->offset = fz_u16(r);
+        break;
+    case FZ_OP_UAF_WRITE:
+    case FZ_OP_OVERFLOW:
+        in->mode = fz_u8(r);
+        in->offset = fz_u16(r);
+        in->nbytes = (uint8_t)(1 + fz_u8(r) % 8);
+        for (unsigned i = 0; i < in->nbytes; i++)
+            in->bytes[i] = fz_u8(r);
+        break;
+    default:
+        break;
+    }
+    return 1;
 }
 
 #endif /* MALLET_FUZZ_OPS_H */
