@@ -64,11 +64,21 @@ static bool env_allows(const char *id)
     return false;
 }
 
+/* Peer libraries keep objects from their load-time constructors for the
+ * process lifetime (tcmalloc's MallocExtension::Register `new`s one), and
+ * their frames are not in the leak stacks LSan sees, so the module
+ * suppressions of sanitizer_defaults.c cannot match: probing (which
+ * dlopen()s the peers) runs with leak checking disabled instead. */
+void __lsan_disable(void) __attribute__((weak));
+void __lsan_enable(void) __attribute__((weak));
+
 static void find_usable(void)
 {
     if (usable_done)
         return;
     usable_done = true;
+    if (__lsan_disable)
+        __lsan_disable();
     const char *v = getenv("MALLET_FUZZ_VERBOSE");
     fz_verbose = v && *v && *v != '0';
     for (size_t i = 0; i < mallet_backend_count() && n_usable < 32; i++) {
@@ -83,6 +93,8 @@ static void find_usable(void)
         }
         usable[n_usable++] = b;
     }
+    if (__lsan_enable)
+        __lsan_enable();
     if (fz_verbose) {
         fprintf(stderr, "mallet-fuzz: %zu usable backends:", n_usable);
         for (size_t i = 0; i < n_usable; i++)
@@ -165,6 +177,10 @@ void fz_errors_reset(void)
 }
 
 /* ---- shadow model ------------------------------------------------------ */
+
+/* In the misuse target a report means the zone abandoned the operation
+ * (NULL, no-op) on purpose; the caller stops using the zone. */
+#define POISONED(r) ((r)->misuse && fz_errors.count > 0)
 
 bool fz_known_misalign(const mallet_zone_t *z, size_t a, size_t n)
 {
@@ -320,6 +336,8 @@ static fz_outcome_t do_handoff(fz_run_t *r, const fz_inst_t *in)
     } else {
         handoff_main(&h); /* not thread-safe (or thread budget spent): same ops here */
     }
+    if (h.result == NULL && POISONED(r))
+        return (fz_outcome_t){.status = FZ_NULL};
     if (h.result == NULL)
         fz_fail("%s: malloc(%zu) on another thread returned NULL", r->z->backend->id, h.new_size);
     adopt(r, first, h.result, h.new_size, 0, in->seed, false, 0, "malloc (other thread)");
@@ -373,6 +391,8 @@ fz_outcome_t fz_exec(fz_run_t *r, const fz_inst_t *in)
                         is_calloc ? in->count : 1u, in->size, p);
             return refused(r, what, in->size, ENOMEM);
         }
+        if (p == NULL && POISONED(r))
+            return (fz_outcome_t){.status = FZ_NULL, .err = errno};
         if (p == NULL)
             fz_fail("%s: %s(%zu) returned NULL (errno %d)", z->backend->id, what, total, errno);
         adopt(r, s, p, total, is_memalign ? in->align : 0, in->seed, is_calloc, 0, what);
@@ -400,6 +420,8 @@ fz_outcome_t fz_exec(fz_run_t *r, const fz_inst_t *in)
                 forget(r, s);
                 return (fz_outcome_t){.status = FZ_SKIPPED};
             }
+            if (POISONED(r))
+                return (fz_outcome_t){.status = FZ_NULL, .err = errno};
             fz_fail("%s: realloc(%p, %zu) returned NULL (errno %d)", z->backend->id, (void *)old.p,
                     in->size, errno);
         }
@@ -448,6 +470,8 @@ fz_outcome_t fz_exec(fz_run_t *r, const fz_inst_t *in)
         if (got > n)
             fz_fail("%s: batch_malloc returned %u of %u", z->backend->id, got, n);
         for (unsigned k = 0; k < got; k++) {
+            if (res[k] == NULL && POISONED(r))
+                break;
             if (res[k] == NULL)
                 fz_fail("%s: batch_malloc result %u of %u is NULL", z->backend->id, k, got);
             adopt(r, idx[k], res[k], in->size, 0, in->seed + k, false, 0, "batch_malloc");

@@ -91,4 +91,16 @@ void fz_zone_check(fz_run_t *r, const char *when);
  * recorded as a known peer defect in tests/conformance too. */
 bool fz_known_misalign(const mallet_zone_t *z, size_t align, size_t n);
 
+
+
+/* ---- misuse (misuse_core.c) and the toy zone (toy_zone.c) ---------------- */
+/* Runs one misuse input (instructions after the backend byte) on z, a fresh
+ * zone with MALLET_CAP_INSTANCES|MALLET_CAP_DESTROY_RELEASES, and destroys
+ * it. abort()s on a missed detection, a silent overlap or a false report. */
+void fz_misuse_input(mallet_zone_t *z, const uint8_t *data, size_t size);
+/* A deliberately small checked allocator, never registered: headers with
+ * magic words, guarded free-list links, a block-start bitmap and check().
+ * weak_double_free = the seeded bug: free() forgets to look for double
+ * frees although the zone still claims MALLET_CAP_DETECT_DOUBLE_FREE. */
+mallet_zone_t *fz_toy_zone_create(bool weak_double_free);
 #endif /* MALLET_FUZZ_COMMON_H */
