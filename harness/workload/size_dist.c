@@ -167,8 +167,9 @@ static int parse_mix(mallet_size_dist_t *d, const char *body, char *err, size_t 
             char *end;
             w = strtod(tok, &end);
             if (end == tok || *end || w <= 0) {
+                int rc = fail(err, len, "mix: bad weight '%s'", tok); /* tok points into copy */
                 free(copy);
-                return fail(err, len, "mix: bad weight '%s'", tok);
+                return rc;
             }
             tok = star + 1;
         }
