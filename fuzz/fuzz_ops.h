@@ -5,13 +5,14 @@
  * stream read by a tiny cursor (fz_reader_t); when it runs dry every read
  * returns 0, so any input is a valid (possibly empty) program. Each op is
  * one opcode byte (taken modulo FZ_OP_COUNT, so every byte means something)
- * followed by operand bytes. Sizes are decoded by tier so that the fuzzer
- * reaches every size class with few bytes:
- *   tier 0 tiny   0..64        tier 1 small  0..1024
- *   tier 2 medium 0..32 KiB    tier 3 large  0..1 MiB
- *   tier 4 huge   0..8 MiB     tier 5 boundary 2^k, 2^k±1 (k<=23)
- *   tier 6 impossible (SIZE_MAX-ish, overflow, > MALLET_MAX_REQUEST)
- *   tier 7 literal from 4 bytes, clamped to FZ_MAX_REQUEST
+ * followed by operand bytes. Sizes are decoded from a tier byte (low 4
+ * bits) so that the fuzzer reaches every size class with few bytes, with
+ * big blocks rarer (filling them costs time):
+ *   0-3 tiny 0..64 (u8)       4-6 small 0..1024 (u16)   7-8 medium 0..32 KiB (u16)
+ *   9-10 boundary (u8): 2^k-1, 2^k, 2^k+1 (k <= 23) or 1008
+ *   11 large 0..1 MiB (u32)   12 huge 0..8 MiB (u32)
+ *   13 impossible (u8): above mallet_max_request(), must give NULL + ENOMEM
+ *   14 literal (u32, reduced modulo 8 MiB + 1)    15 zero-operand: 16 bytes
  * Live bytes are capped by the caller (FZ_MAX_LIVE_BYTES), slot count by
  * FZ_MAX_SLOTS; ops naming a slot take a slot byte modulo FZ_MAX_SLOTS.
  */
@@ -104,18 +105,25 @@ static inline size_t fz_impossible_size(uint8_t b)
     return v[b % (sizeof v / sizeof v[0])];
 }
 
+/* Size tiers (see the top of this file). */
+enum {
+    FZ_TIER_TINY = 0, FZ_TIER_SMALL = 4, FZ_TIER_MEDIUM = 7, FZ_TIER_BOUNDARY = 9,
+    FZ_TIER_LARGE = 11, FZ_TIER_HUGE = 12, FZ_TIER_IMPOSSIBLE = 13, FZ_TIER_LITERAL = 14,
+    FZ_TIER_SIXTEEN = 15,
+};
+
 /* Decodes a size. *impossible is set when the size is meant to fail. */
 static inline size_t fz_size(fz_reader_t *r, int *impossible)
 {
-    uint8_t t = fz_u8(r);
+    unsigned t = fz_u8(r) & 15;
     *impossible = 0;
-    switch (t & 7) {
-    case 0: return fz_u8(r) % 65;
-    case 1: return fz_u16(r) % 1025;
-    case 2: return fz_u16(r) % (32768 + 1);
-    case 3: return fz_u32(r) % ((1u << 20) + 1);
-    case 4: return fz_u32(r) % ((8u << 20) + 1);
-    case 5: { /* 2^k - 1, 2^k, 2^k + 1 for k = 0..23, and 1008 */
+    if (t < FZ_TIER_SMALL)
+        return fz_u8(r) % 65;
+    if (t < FZ_TIER_MEDIUM)
+        return fz_u16(r) % 1025;
+    if (t < FZ_TIER_BOUNDARY)
+        return fz_u16(r) % (32768 + 1);
+    if (t < FZ_TIER_LARGE) { /* 2^k - 1, 2^k, 2^k + 1 for k = 0..23, and 1008 */
         uint8_t b = fz_u8(r);
         unsigned k = (b >> 2) % 24, d = b & 3;
         size_t base = (size_t)1 << k;
@@ -123,13 +131,18 @@ static inline size_t fz_size(fz_reader_t *r, int *impossible)
             return 1008;
         return d == 0 ? base - 1 : d == 1 ? base : base + 1;
     }
-    case 6:
+    switch (t) {
+    case FZ_TIER_LARGE: return fz_u32(r) % ((1u << 20) + 1);
+    case FZ_TIER_HUGE: return fz_u32(r) % ((8u << 20) + 1);
+    case FZ_TIER_IMPOSSIBLE:
         *impossible = 1;
         return fz_impossible_size(fz_u8(r));
-    default: {
+    case FZ_TIER_LITERAL: {
         size_t n = fz_u32(r);
         return n > FZ_MAX_REQUEST ? n % (FZ_MAX_REQUEST + 1) : n;
     }
+    default:
+        return 16;
     }
 }
 

@@ -12,13 +12,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPS = dict(malloc=0, calloc=1, realloc=2, memalign=3, free=4, fds=5, bmalloc=6, bfree=7,
            relief=8, handoff=9, write=10, check=11, dfree=12, ifree=13, uaf=14, overflow=15)
 
+# Logical tiers -> tier byte of fuzz_ops.h: 0 tiny(u8) 1 small(u16) 2 medium(u16)
+# 3 large(u32) 4 huge(u32) 5 2^k±1(u8) 6 impossible(u8) 7 literal(u32).
+TIER_BYTE = {0: 0, 1: 4, 2: 7, 3: 11, 4: 12, 5: 9, 6: 13, 7: 14}
+
 def size(tier, v=0):
-    """tier 0 tiny(u8) 1 small(u16) 2 medium(u16) 3 large(u32) 4 huge(u32) 5 2^k±1 6 impossible 7 literal."""
+    b = TIER_BYTE[tier]
     if tier in (0, 5, 6):
-        return bytes([tier, v & 0xFF])
+        return bytes([b, v & 0xFF])
     if tier in (1, 2):
-        return bytes([tier]) + struct.pack('<H', v & 0xFFFF)
-    return bytes([tier]) + struct.pack('<I', v & 0xFFFFFFFF)
+        return bytes([b]) + struct.pack('<H', v & 0xFFFF)
+    return bytes([b]) + struct.pack('<I', v & 0xFFFFFFFF)
 
 def pow2(k, d=1):  # d: 0 = 2^k-1, 1 = 2^k, 2 = 2^k+1, 3 = 1008
     return size(5, (k << 2) | d)
@@ -117,7 +121,7 @@ def main():
     for t, seeds in targets.items():
         d = os.path.join(ROOT, 'corpora', t)
         os.makedirs(d, exist_ok=True)
-        if '--clean' in sys.argv:
+        if '--clean' in sys.argv and t not in ('options', 'trace', 'sizespec'):  # text seeds + regressions stay
             for f in os.listdir(d):
                 os.remove(os.path.join(d, f))
         for s in seeds:
