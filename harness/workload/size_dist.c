@@ -52,7 +52,7 @@ static int parse_size(const char *s, char **end, double *out)
 {
     errno = 0;
     double v = strtod(s, end);
-    if (*end == s || errno != 0 || v < 0)
+    if (*end == s || errno != 0 || !(v >= 0)) /* !(v >= 0) also rejects NaN */
         return -1;
     switch (**end) {
     case 'K': case 'k': v *= 1024; (*end)++; break;
@@ -60,6 +60,8 @@ static int parse_size(const char *s, char **end, double *out)
     case 'G': case 'g': v *= 1024.0 * 1024 * 1024; (*end)++; break;
     default: break;
     }
+    if (!(v <= 0x1p62)) /* inf, or too big to convert to size_t when sampling */
+        return -1;
     *out = v;
     return 0;
 }
