@@ -1,24 +1,23 @@
 /*
- * fuzz/trace_fuzzer.c — fuzzes the validating trace reader
- * (trace_reader.c) on arbitrary bytes, and checks what it accepts: the
- * summary adds up (ops sum to records, live <= blocks <= records,
- * max_live >= live), every rule is prefix-closed (the trace minus its
- * last record is still valid) and a cut inside a record is rejected.
- * Inputs starting with 'R' get a valid header prepended, so the fuzzer
- * spends its time on records.
+ * fuzz/trace_fuzzer.c — fuzzes mallet's validating trace reader
+ * (harness/trace/trace_file.c, what `mallet replay` trusts) on arbitrary
+ * bytes, and checks what it accepts: the counts add up, ids stay within
+ * max_id, every rule is prefix-closed (the trace minus its last record is
+ * still valid) and a cut inside a record is rejected. Inputs starting with
+ * 'R' get a valid header prepended, so the fuzzer spends its time on
+ * records.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "trace_reader.h"
+#include "trace/trace_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* Short inputs get a valid header prepended so records are reached. */
     static uint8_t buf[64 + 40 * 512];
     const uint8_t *t = data;
     size_t n = size;
@@ -30,23 +29,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         t = buf;
         n = 64 + size - 1;
     }
-    mallet_trace_summary_t s;
-    char err[128];
-    if (mallet_trace_validate(t, n, &s, err, sizeof err) != 0)
+    mallet_trace_t tr;
+    char err[256];
+    if (mallet_trace_parse(t, n, &tr, err, sizeof err) != 0)
         return 0;
-    uint64_t sum = 0;
-    for (int i = 0; i < 10; i++)
-        sum += s.by_op[i];
-    if (sum != s.records || s.live > s.blocks || s.blocks > s.records || s.max_live < s.live ||
-        s.failed > s.records)
-        fz_fail("trace summary does not add up: records %llu ops %llu blocks %llu live %llu",
-                (unsigned long long)s.records, (unsigned long long)sum, (unsigned long long)s.blocks,
-                (unsigned long long)s.live);
-    if (s.records > 0) {
-        mallet_trace_summary_t s2;
-        if (mallet_trace_validate(t, n - 40, &s2, err, sizeof err) != 0)
+    uint64_t exits = 0;
+    for (size_t i = 0; i < tr.n; i++) {
+        if (tr.rec[i].op == MALLET_TOP_THREAD_EXIT)
+            exits++;
+        if (tr.rec[i].id > tr.max_id || tr.rec[i].old_id > tr.max_id)
+            fz_fail("record %zu names an id above max_id %u", i, tr.max_id);
+    }
+    if (tr.allocs + tr.frees + tr.reallocs + exits != tr.n)
+        fz_fail("trace counts do not add up: %zu records, %llu+%llu+%llu+%llu", tr.n,
+                (unsigned long long)tr.allocs, (unsigned long long)tr.frees, (unsigned long long)tr.reallocs,
+                (unsigned long long)exits);
+    if (tr.n > 0) {
+        mallet_trace_t t2;
+        if (mallet_trace_parse(t, n - sizeof(mallet_trace_record_t), &t2, err, sizeof err) != 0)
             fz_fail("a valid trace minus its last record is rejected: %s", err);
-        if (mallet_trace_validate(t, n - 1, &s2, err, sizeof err) == 0)
+        if (mallet_trace_parse(t, n - 1, &t2, err, sizeof err) == 0)
             fz_fail("a trace cut inside a record is accepted");
     }
     return 0;
