@@ -33,8 +33,10 @@ typedef struct stress_config {
     bool soak;               /* RSS sampling over time + growth flag */
     double soak_interval;    /* seconds between RSS samples */
     const char *out_dir;     /* soak CSV directory (NULL = results/...) */
+    bool mt;                 /* the multithreaded random-ops stress */
     bool lifecycle;          /* thread create/destroy churn + fork test */
     bool faults;             /* RLIMIT_AS / mmap-failure injection tests */
+    unsigned timeout_s;      /* per child; SIGALRM => failed (hung) */
     bool verbose;
 } stress_config_t;
 
@@ -64,6 +66,38 @@ int stress_faults(const mallet_backend_t *b, const stress_config_t *cfg);
 int stress_in_child(const char *what, const mallet_backend_t *b,
                     const stress_config_t *cfg,
                     int (*fn)(const mallet_backend_t *, const stress_config_t *));
+
+/* ---- shared with harness/security ------------------------------------- */
+
+/* Backend IDs in listing order: the registry's rows, built or not. */
+#define STRESS_MAX_BACKENDS 16
+typedef struct stress_selection {
+    size_t n;
+    char id[STRESS_MAX_BACKENDS][16];
+} stress_selection_t;
+
+/* Expands "all|own|peers|ID[,ID|no-ID...]" like `mallet bench`. Returns 0,
+ * or prints "mallet <cmd>: ..." and returns 2 on an unknown ID / empty set. */
+int stress_select_backends(const char *cmd, const char *spec, stress_selection_t *out);
+
+/* Looks up a backend. Returns 0 when usable (sets *b), else 77 with `why`
+ * filled ("not built into this mallet", "not installed: ..."). */
+int stress_backend_usable(const char *id, const mallet_backend_t **b, char *why, size_t len);
+
+/* Identity pattern: byte i of block (id, gen). fill/verify the whole block;
+ * verify returns the first bad offset or SIZE_MAX. */
+void stress_pattern_fill(void *p, size_t n, uint64_t id, uint32_t gen);
+size_t stress_pattern_verify(const void *p, size_t n, uint64_t id, uint32_t gen);
+uint8_t stress_pattern_byte(uint64_t id, uint32_t gen, size_t off);
+/* Prints "CORRUPTION <backend>: block #id (ptr, n bytes) at offset off:
+ * expected .. found .." to stderr (never allocates). */
+void stress_report_corruption(const char *backend, const char *what, uint64_t id, const void *p,
+                              size_t n, uint32_t gen, size_t off);
+
+/* Recording error handler: counts reports and prints each once (never
+ * aborts). Install in a child before touching the zone. */
+void stress_install_recorder(const char *backend);
+unsigned long stress_reports(void);
 
 /* `mallet stress` entry point. */
 int stress_main(int argc, char **argv);
