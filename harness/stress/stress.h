@@ -99,6 +99,9 @@ void stress_report_corruption(const char *backend, const char *what, uint64_t id
 void stress_install_recorder(const char *backend);
 unsigned long stress_reports(void);
 
+/* A known, version-pinned peer defect (reported loudly, not a failure). */
+bool stress_known_mimalloc_700(const mallet_backend_t *b, size_t align, size_t n);
+
 /* `mallet stress` entry point. */
 int stress_main(int argc, char **argv);
 

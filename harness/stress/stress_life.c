@@ -279,7 +279,7 @@ static int in_forked_child(life_t *L, lblk_t *held, unsigned nheld)
     mallet_rng_t r;
     mallet_rng_seed(&r, L->cfg->seed, 11);
     lblk_t mine[64] = {{0}};
-    for (unsigned i = 0; i < 3000 && !atomic_load(&L->failed); i++) {
+    for (unsigned i = 0; i < (L->cfg->smoke ? 1000u : 3000u) && !atomic_load(&L->failed); i++) {
         lblk_t *b = &mine[mallet_rng_below(&r, 64)];
         if (b->p == NULL)
             lalloc(L, &r, b, i % 500 == 0);
@@ -379,9 +379,13 @@ int stress_lifecycle(const mallet_backend_t *b, const stress_config_t *cfg)
     L->cfg = cfg;
     pthread_mutex_init(&L->pool_lock, NULL);
     atomic_store(&L->next_id, 1);
+    uint64_t t0 = mallet_os_now_ns();
     int rc = churn(L);
+    uint64_t t1 = mallet_os_now_ns();
     if (rc == STRESS_OK)
         rc = fork_test(L);
+    printf("lifecycle %s: churn %.2f s, fork %.2f s\n", b->id, (double)(t1 - t0) / 1e9,
+           (double)(mallet_os_now_ns() - t1) / 1e9);
     if (stress_reports())
         rc = STRESS_FAILED;
     stress_zone_close(&L->sz);

@@ -60,6 +60,7 @@ typedef struct shared {
     uint64_t deadline_ns;    /* 0 = none */
     atomic_bool stop;
     atomic_int failed;
+    atomic_uint known_defects;
     mailbox_t *mb;
     worker_t *w;
     pthread_barrier_t done;
@@ -168,7 +169,12 @@ static bool do_alloc(worker_t *w, blk_t *b)
         fail(sh);
         return false;
     }
-    if (((uintptr_t)p & 7) != 0 || (align && ((uintptr_t)p & (align - 1)) != 0)) {
+    if (align && ((uintptr_t)p & (align - 1)) != 0 && stress_known_mimalloc_700(sh->sz.b, align, n)) {
+        if (atomic_fetch_add(&sh->known_defects, 1) == 0)
+            mallet_os_printf(1, "KNOWN PEER DEFECT %s: memalign(%zu, %zu) = %p is misaligned "
+                                "(microsoft/mimalloc#700, fixed after 2.0.9); counted, not failed\n",
+                             sh->sz.b->version(), align, n, p);
+    } else if (((uintptr_t)p & 7) != 0 || (align && ((uintptr_t)p & (align - 1)) != 0)) {
         mallet_os_printf(2, "FAIL %s: %p for %zu bytes is not aligned to %zu\n", sh->sz.b->id, p, n,
                          align ? align : 8);
         fail(sh);
@@ -470,6 +476,9 @@ int stress_mt(const mallet_backend_t *b, const stress_config_t *cfg)
     for (unsigned i = 0; i < sh->nthreads; i++)
         ops += atomic_load(&sh->w[i].ops);
     unsigned long reports = stress_reports();
+    if (atomic_load(&sh->known_defects))
+        printf("stress %s: %u results matched a known peer defect (see KNOWN PEER DEFECT above)\n", b->id,
+               atomic_load(&sh->known_defects));
     int rc = (atomic_load(&sh->failed) || reports) ? STRESS_FAILED : soak_rc;
     printf("stress %s: %llu ops in %.2f s (%.0f ops/s), %lu error reports, %s\n", b->id,
            (unsigned long long)ops, secs, secs > 0 ? (double)ops / secs : 0.0, reports,
