@@ -63,6 +63,7 @@ typedef struct sec_shared {
     int overlap, attacker; /* follow-up allocations misbehaved */
     int check_failed;      /* check() returned 0 */
     int not_run;
+    int no_header;         /* overflow found no bytes between the blocks */
     char note[200];
     char step[64];         /* last step entered (for crashes) */
 } sec_shared_t;
@@ -84,5 +85,8 @@ extern const sec_case_t sec_cases[];
 extern const size_t sec_ncases;
 
 const char *sec_outcome_name(sec_outcome_t o);
+
+/* `mallet security` entry point. */
+int security_main(int argc, char **argv);
 
 #endif
