@@ -24,6 +24,14 @@
 #include "stress/stress.h"
 #include "stress/stress_internal.h"
 
+/* Sanitizer builds run every allocation and every byte check 5-20x slower:
+ * their smoke runs do fewer operations (still all tiers and operations). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SMOKE_OPS 3000
+#else
+#define SMOKE_OPS 10000
+#endif
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -36,7 +44,7 @@ static void usage(FILE *out)
             "  --seconds S       time bound per part (default 10 unless --ops is given)\n"
             "  --ops N           operation bound per thread\n"
             "  --seed N          deterministic seed (default 1)\n"
-            "  --smoke           short run: 10000 ops per thread, small churn, 3 forks\n"
+            "  --smoke           short run: 10000 ops per thread (3000 in sanitizer builds), small churn, 3 forks\n"
             "  --soak            mt only, sample RSS every --interval seconds (default 60 s run)\n"
             "                    into <out>/soak_<id>.csv and flag RSS growth\n"
             "  --interval S      soak sampling interval (default 1)\n"
@@ -247,7 +255,7 @@ int stress_main(int argc, char **argv)
             cfg.seconds = 60;
     } else if (cfg.smoke) {
         if (!cfg.ops && !have_seconds)
-            cfg.ops = 10000;
+            cfg.ops = SMOKE_OPS;
     } else if (!cfg.ops && !have_seconds) {
         cfg.seconds = 10;
     }
