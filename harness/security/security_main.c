@@ -479,8 +479,10 @@ int security_main(int argc, char **argv)
     }
     stress_selection_t sel;
     int rc = stress_select_backends("security", backends, &sel);
-    if (rc)
+    if (rc) {
+        usage(stderr);
         return rc;
+    }
 
     char dir[4096];
     if (out) {

@@ -263,8 +263,10 @@ int stress_main(int argc, char **argv)
         cfg.timeout_s = (unsigned)(cfg.seconds * (cfg.soak ? 1 : 2)) + 120 + (cfg.ops ? 180 : 0);
     stress_selection_t sel;
     int rc = stress_select_backends("stress", backends, &sel);
-    if (rc)
+    if (rc) {
+        usage(stderr);
         return rc;
+    }
 
     char outdir[4096] = "";
     if (cfg.soak) {
