@@ -66,6 +66,7 @@ typedef struct sec_shared {
     int no_header;         /* overflow found no bytes between the blocks */
     char note[200];
     char step[64];         /* last step entered (for crashes) */
+    uint64_t zone_caps;    /* the zone's effective MALLET_CAP_* */
 } sec_shared_t;
 
 typedef struct sec_ctx {

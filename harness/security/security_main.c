@@ -90,7 +90,6 @@ static void usage(FILE *out)
 /* ---- the child ----------------------------------------------------------------- */
 
 static sec_shared_t *child_shared;
-static uint64_t *child_caps_slot; /* the zone's caps, for the parent */
 
 static void record(const mallet_error_report_t *r, void *ctx)
 {
@@ -115,7 +114,7 @@ static void run_child(const mallet_backend_t *b, const sec_case_t *c, sec_shared
         snprintf(sh->note, sizeof sh->note, "cannot create a zone: %s", err);
         _exit(0);
     }
-    *child_caps_slot = sz.z->caps;
+    sh->zone_caps = sz.z->caps;
     sec_ctx_t ctx = {sz.z, sh};
     c->run(&ctx);
     if (sh->nreports == 0 && !sh->not_run && c->cat != SEC_FRONTEND && (sz.z->caps & MALLET_CAP_CHECK)) {
@@ -152,7 +151,7 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
 {
     memset(res, 0, sizeof *res);
     res->c = c;
-    sec_shared_t *sh = mmap(NULL, sizeof *sh + sizeof(uint64_t), PROT_READ | PROT_WRITE,
+    sec_shared_t *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int pfd[2];
     if (sh == MAP_FAILED || pipe(pfd) != 0) {
@@ -160,7 +159,6 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
         snprintf(res->detail, sizeof res->detail, "harness: %s", strerror(errno));
         return;
     }
-    uint64_t *caps_slot = (uint64_t *)(sh + 1);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -169,7 +167,6 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
         dup2(pfd[1], 2);
         close(pfd[1]);
         signal(SIGPIPE, SIG_DFL);
-        child_caps_slot = caps_slot;
         run_child(b, c, sh, timeout);
     }
     close(pfd[1]);
@@ -195,7 +192,7 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
     if (pid > 0)
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
         }
-    *caps = *caps_slot;
+    *caps = sh->zone_caps;
     char line[256];
     first_line(buf, line, sizeof line);
     if (pid < 0) {
@@ -239,7 +236,7 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
                  line);
     }
     res->no_header = sh->no_header;
-    munmap(sh, sizeof *sh + sizeof(uint64_t));
+    munmap(sh, sizeof *sh);
 }
 
 /* ---- promises ------------------------------------------------------------------ */
