@@ -44,6 +44,7 @@ typedef struct result {
     char promise[200];
     bool broken;
     bool no_header; /* overflow case: nothing between the blocks to hit */
+    char abort_line[220]; /* OUT_DETECTED_ABORT: the allocator's message */
 } result_t;
 
 typedef struct backend_result {
@@ -213,7 +214,8 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
                      sh->note[0] ? "; before that: " : "", sh->note);
         } else if (sig == SIGABRT && line[0]) {
             res->out = OUT_DETECTED_ABORT;
-            snprintf(res->detail, sizeof res->detail, "abort: %s", line);
+            snprintf(res->abort_line, sizeof res->abort_line, "%s", line);
+            snprintf(res->detail, sizeof res->detail, "SIGABRT during %s", sh->step);
         } else {
             res->out = OUT_CRASHED;
             snprintf(res->detail, sizeof res->detail, "signal %d (%s) during %s%s%s%s%s", sig, strsignal(sig),
@@ -279,6 +281,16 @@ static void judge(result_t *r, uint64_t caps, bool is_peer)
 
 /* ---- output -------------------------------------------------------------------- */
 
+/* "detected (abort: <first stderr line>)" for peers' aborts; else the name. */
+static const char *outcome_text(const result_t *r, char *buf, size_t len)
+{
+    if (r->out == OUT_DETECTED_ABORT) {
+        snprintf(buf, len, "detected (abort: %s)", r->abort_line);
+        return buf;
+    }
+    return sec_outcome_name(r->out);
+}
+
 static void csv_field(FILE *f, const char *s, bool last)
 {
     fputc('"', f);
@@ -332,7 +344,7 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
                 "Each case ran in its own child process with the recording error handler.\n"
                 "Outcomes: detected (error path), detected (check), detected (abort: peer's message),\n"
                 "crashed (signal / hung), silent [overlap / attacker-chosen], null+errno.\n");
-    fprintf(csv, "backend,version,case,category_promise,outcome,detail,promise,broken\n");
+    fprintf(csv, "backend,version,case,what,outcome,detail,promise,broken\n");
     fprintf(js, "{\n  \"backends\": [\n");
     for (size_t i = 0; i < nb; i++) {
         backend_result_t *b = &br[i];
@@ -363,9 +375,11 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
         fprintf(js, ",\n     \"cases\": [\n");
         for (size_t k = 0; k < nc; k++) {
             result_t *r = &b->r[k];
-            fprintf(md, "| %s | %s%s | ", cases[k]->name, r->broken ? "**" : "", sec_outcome_name(r->out));
-            if (r->broken)
-                fprintf(md, "**");
+            char otext[400];
+            const char *ot = outcome_text(r, otext, sizeof otext);
+            fprintf(md, "| %s | %s", cases[k]->name, r->broken ? "**" : "");
+            md_cell(md, ot);
+            fprintf(md, "%s | ", r->broken ? "**" : "");
             md_cell(md, r->detail);
             fprintf(md, " | ");
             md_cell(md, r->promise);
@@ -374,7 +388,7 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
             csv_field(csv, b->version, false);
             csv_field(csv, cases[k]->name, false);
             csv_field(csv, cases[k]->what, false);
-            csv_field(csv, sec_outcome_name(r->out), false);
+            csv_field(csv, ot, false);
             csv_field(csv, r->detail, false);
             csv_field(csv, r->promise, false);
             csv_field(csv, r->broken ? "1" : "0", true);
@@ -383,7 +397,7 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
             fprintf(js, ", \"what\": ");
             json_str(js, cases[k]->what);
             fprintf(js, ", \"outcome\": ");
-            json_str(js, sec_outcome_name(r->out));
+            json_str(js, ot);
             fprintf(js, ", \"detail\": ");
             json_str(js, r->detail);
             fprintf(js, ", \"promise\": ");
@@ -519,7 +533,8 @@ int security_main(int argc, char **argv)
                 caps = zcaps;
             judge(&b->r[k], caps, be->is_peer);
             broken += b->r[k].broken;
-            printf("  %-32s %-24s %s%s\n", cases[k]->name, sec_outcome_name(b->r[k].out), b->r[k].detail,
+            char otext[400];
+            printf("  %-32s %-24s %s%s\n", cases[k]->name, outcome_text(&b->r[k], otext, sizeof otext), b->r[k].detail,
                    b->r[k].broken ? "   <-- BROKEN PROMISE" : "");
             if (b->r[k].broken)
                 printf("  %-32s %s\n", "", b->r[k].promise);
