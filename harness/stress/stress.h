@@ -37,6 +37,7 @@ typedef struct stress_config {
     bool lifecycle;          /* thread create/destroy churn + fork test */
     bool faults;             /* RLIMIT_AS / mmap-failure injection tests */
     unsigned timeout_s;      /* per child; SIGALRM => failed (hung) */
+    bool selftest_corrupt;   /* tests only: flip one byte of a live block */
     bool verbose;
 } stress_config_t;
 
@@ -77,7 +78,8 @@ typedef struct stress_selection {
 } stress_selection_t;
 
 /* Expands "all|own|peers|ID[,ID|no-ID...]" like `mallet bench`. Returns 0,
- * or prints "mallet <cmd>: ..." and returns 2 on an unknown ID / empty set. */
+ * or prints "mallet <cmd>: ..." to stderr and returns 2 on an unknown ID /
+ * empty set (the caller then prints its usage). */
 int stress_select_backends(const char *cmd, const char *spec, stress_selection_t *out);
 
 /* Looks up a backend. Returns 0 when usable (sets *b), else 77 with `why`

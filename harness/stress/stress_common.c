@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
 #include "mallet/mallet.h"
 #include "os/os.h"
 #include "stress/stress.h"
@@ -66,16 +65,20 @@ int stress_select_backends(const char *cmd, const char *spec, stress_selection_t
                 matched = true;
             }
         }
-        if (!matched)
-            return mallet_usage_error(cmd, "unknown backend '%s' (known: all own peers nano scalable "
-                                           "ptmalloc sys je mi tc, or no-ID)", id);
+        if (!matched) {
+            fprintf(stderr, "mallet %s: unknown backend '%s' (known: all own peers nano scalable ptmalloc "
+                            "sys je mi tc, or no-ID)\n", cmd, id);
+            return 2;
+        }
     }
     out->n = 0;
     for (size_t i = 0; i < all.n; i++)
         if (want[i])
             memcpy(out->id[out->n++], all.id[i], sizeof all.id[i]);
-    if (out->n == 0)
-        return mallet_usage_error(cmd, "--backends '%s' selects no backend", spec);
+    if (out->n == 0) {
+        fprintf(stderr, "mallet %s: --backends '%s' selects no backend\n", cmd, spec);
+        return 2;
+    }
     return 0;
 }
 

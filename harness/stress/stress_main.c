@@ -50,7 +50,8 @@ static void usage(FILE *out)
             "  --interval S      soak sampling interval (default 1)\n"
             "  --out DIR         soak CSV directory (default results/<date>_<host>_stress)\n"
             "  --timeout S       per-child limit; a hung child fails (default: bound + 120)\n"
-            "  -v, --verbose     more output\n\n"
+            "  -v, --verbose     more output\n"
+            "  --selftest-corrupt  (tests) flip a byte of a live block: the run must fail\n\n"
             "Exit status: 0 passed, 1 a run failed or crashed, 2 bad usage,\n"
             "77 every selected backend was skipped (not built / not installed).\n"
             "Allocation from signal handlers is out of scope (no backend promises it).\n");
@@ -181,6 +182,8 @@ int stress_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--smoke")) {
             cfg.smoke = true;
+        } else if (!strcmp(a, "--selftest-corrupt")) {
+            cfg.selftest_corrupt = true;
         } else if (!strcmp(a, "--soak")) {
             cfg.soak = true;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

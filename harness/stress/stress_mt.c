@@ -72,6 +72,7 @@ struct worker {
     mallet_rng_t rng;
     blk_t *slot;
     uint64_t next_id;
+    bool corrupted; /* selftest_corrupt fired */
     atomic_ullong ops, live_bytes;
     char pad[64];
 };
@@ -320,6 +321,13 @@ static void *worker_main(void *arg)
         if (b->p == NULL) {
             do_alloc(w, b);
             continue;
+        }
+        if (sh->cfg->selftest_corrupt && w->index == 0 && !w->corrupted && steps >= 1000 && b->n > 0) {
+            /* Proves the detector works end to end (tests/stress). */
+            b->p[b->n / 2] ^= 0x5a;
+            mallet_os_printf(2, "selftest: flipped byte %zu of block #%llu\n", b->n / 2,
+                             (unsigned long long)b->id);
+            w->corrupted = true;
         }
         uint64_t what = mallet_rng_below(&w->rng, 8);
         if (what < 3) {
