@@ -180,9 +180,10 @@ void stress_report_corruption(const char *backend, const char *what, uint64_t id
         snprintf(got + k, sizeof got - k, "%02x ", b[i]);
     }
     mallet_os_printf(2,
-                     "CORRUPTION %s: %s: block #%llu (%p, %zu bytes, gen %u) at offset %zu: "
-                     "expected [%s] found [%s]\n",
-                     backend, what, (unsigned long long)id, p, n, gen, off, exp, got);
+                     "CORRUPTION %s: %s: block #%llu (allocated by thread %llu) (%p, %zu bytes, gen %u) "
+                     "at offset %zu: expected [%s] found [%s]\n",
+                     backend, what, (unsigned long long)(id & ((1ull << 40) - 1)),
+                     (unsigned long long)(id >> 40), p, n, gen, off, exp, got);
 }
 
 /* ---- recording handler --------------------------------------------------- */

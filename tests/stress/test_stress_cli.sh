@@ -23,7 +23,7 @@ expect 2 "security: unknown case" -- "$mallet" security --cases nope
 expect 2 "security: --timeout 0" -- "$mallet" security --timeout 0
 expect 0 "security: --list" -- "$mallet" security --list
 expect 1 "stress: a flipped byte fails the run" -- "$mallet" stress --backends sys --only mt --ops 3000 --threads 2 --selftest-corrupt
-grep -q "CORRUPTION sys: .*block #.* at offset [0-9]*: expected \[" "$out/log" && pass=$((pass + 1)) \
+grep -q "CORRUPTION sys: .*block #[0-9]* .* at offset [0-9]*: expected \[" "$out/log" && pass=$((pass + 1)) \
   || { fail=$((fail + 1)); echo "FAIL corruption report does not name backend/block/offset/bytes"; cat "$out/log"; }
 expect 0 "security: one case" -- "$mallet" security --backends sys --cases calloc-overflow,malloc-size-max --out "$out/sec"
 for f in security.md security.csv security.json; do
