@@ -82,6 +82,24 @@ typedef struct sec_case {
     void (*run)(sec_ctx_t *c);
 } sec_case_t;
 
+/* One classified and judged outcome. */
+typedef struct sec_result {
+    const sec_case_t *c;
+    sec_outcome_t out;
+    char detail[320];
+    char promise[200];
+    bool broken;          /* breaks a promise of the zone's capability flags */
+    bool no_header;       /* overflow case: nothing between the blocks to hit */
+    char abort_line[220]; /* OUT_DETECTED_ABORT: the allocator's message */
+} sec_result_t;
+
+/* Runs case c against backend b in a child; fills res (not yet judged)
+ * and *zone_caps with the zone's effective capability flags. */
+void sec_run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned timeout, sec_result_t *res,
+                  uint64_t *zone_caps);
+/* Holds res to `caps` (security_main.c: promise rules); sets promise/broken. */
+void sec_judge(sec_result_t *res, uint64_t caps, bool is_peer);
+
 extern const sec_case_t sec_cases[];
 extern const size_t sec_ncases;
 

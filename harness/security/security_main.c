@@ -37,20 +37,12 @@
 #include "stress/stress.h"
 #include "stress/stress_internal.h"
 
-typedef struct result {
-    const sec_case_t *c;
-    sec_outcome_t out;
-    char detail[320];
-    char promise[200];
-    bool broken;
-    bool no_header; /* overflow case: nothing between the blocks to hit */
-    char abort_line[220]; /* OUT_DETECTED_ABORT: the allocator's message */
-} result_t;
+
 
 typedef struct backend_result {
     char id[16], version[64], caps[256], why[256];
     bool usable;
-    result_t *r;
+    sec_result_t *r;
 } backend_result_t;
 
 const char *sec_outcome_name(sec_outcome_t o)
@@ -147,7 +139,7 @@ static void first_line(const char *buf, char *out, size_t len)
     }
 }
 
-static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned timeout, result_t *res,
+void sec_run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned timeout, sec_result_t *res,
                      uint64_t *caps)
 {
     memset(res, 0, sizeof *res);
@@ -243,7 +235,7 @@ static void run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned ti
 
 /* ---- promises ------------------------------------------------------------------ */
 
-static void judge(result_t *r, uint64_t caps, bool is_peer)
+void sec_judge(sec_result_t *r, uint64_t caps, bool is_peer)
 {
     bool no_header = r->no_header;
     r->broken = false;
@@ -282,7 +274,7 @@ static void judge(result_t *r, uint64_t caps, bool is_peer)
 /* ---- output -------------------------------------------------------------------- */
 
 /* "detected (abort: <first stderr line>)" for peers' aborts; else the name. */
-static const char *outcome_text(const result_t *r, char *buf, size_t len)
+static const char *outcome_text(const sec_result_t *r, char *buf, size_t len)
 {
     if (r->out == OUT_DETECTED_ABORT) {
         snprintf(buf, len, "detected (abort: %s)", r->abort_line);
@@ -374,7 +366,7 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
         json_str(js, b->caps);
         fprintf(js, ",\n     \"cases\": [\n");
         for (size_t k = 0; k < nc; k++) {
-            result_t *r = &b->r[k];
+            sec_result_t *r = &b->r[k];
             char otext[400];
             const char *ot = outcome_text(r, otext, sizeof otext);
             fprintf(md, "| %s | %s", cases[k]->name, r->broken ? "**" : "");
@@ -528,10 +520,10 @@ int security_main(int argc, char **argv)
         printf("\n== %s (%s)\n", b->id, b->version);
         for (size_t k = 0; k < nc; k++) {
             uint64_t zcaps = 0;
-            run_case(be, cases[k], timeout, &b->r[k], &zcaps);
+            sec_run_case(be, cases[k], timeout, &b->r[k], &zcaps);
             if (zcaps)
                 caps = zcaps;
-            judge(&b->r[k], caps, be->is_peer);
+            sec_judge(&b->r[k], caps, be->is_peer);
             broken += b->r[k].broken;
             char otext[400];
             printf("  %-32s %-24s %s%s\n", cases[k]->name, outcome_text(&b->r[k], otext, sizeof otext), b->r[k].detail,
