@@ -21,35 +21,46 @@
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-static size_t cached_page;
-static uint64_t cached_ram;
-static unsigned cached_cpus, cached_cores;
+/* Caches filled on first use from any thread: several threads may compute
+ * the same value at once, so they are relaxed atomics (a plain variable
+ * here is a data race; `mallet stress` under TSan found it). */
+static _Atomic size_t cached_page;
+static _Atomic uint64_t cached_ram;
+static _Atomic unsigned cached_cpus, cached_cores;
+#define LOAD(v) atomic_load_explicit(&(v), memory_order_relaxed)
+#define STORE(v, x) atomic_store_explicit(&(v), (x), memory_order_relaxed)
 
 size_t mallet_os_page_size(void)
 {
-    if (cached_page == 0) {
+    size_t page = LOAD(cached_page);
+    if (page == 0) {
         long p = sysconf(_SC_PAGESIZE);
-        cached_page = p > 0 ? (size_t)p : 4096;
+        page = p > 0 ? (size_t)p : 4096;
+        STORE(cached_page, page);
     }
-    return cached_page;
+    return page;
 }
 
 uint64_t mallet_os_physical_memory(void)
 {
-    if (cached_ram == 0) {
+    uint64_t ram = LOAD(cached_ram);
+    if (ram == 0) {
         long pages = sysconf(_SC_PHYS_PAGES);
-        cached_ram = pages > 0 ? (uint64_t)pages * mallet_os_page_size() : (1ull << 30);
+        ram = pages > 0 ? (uint64_t)pages * mallet_os_page_size() : (1ull << 30);
+        STORE(cached_ram, ram);
     }
-    return cached_ram;
+    return ram;
 }
 
 unsigned mallet_os_cpu_count(void)
 {
-    if (cached_cpus == 0) {
+    unsigned cpus = LOAD(cached_cpus);
+    if (cpus == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cached_cpus = n > 0 ? (unsigned)n : 1;
+        cpus = n > 0 ? (unsigned)n : 1;
+        STORE(cached_cpus, cpus);
     }
-    return cached_cpus;
+    return cpus;
 }
 
 /* Reads a small file into buf; returns bytes read or -1. */
@@ -86,7 +97,8 @@ static unsigned count_cpulist(const char *s)
  * libmalloc derives hyper_shift the same way. */
 unsigned mallet_os_physical_cpu_count(void)
 {
-    if (cached_cores == 0) {
+    unsigned cores = LOAD(cached_cores);
+    if (cores == 0) {
         char buf[256];
         unsigned logical = mallet_os_cpu_count(), per_core = 1;
         if (read_small_file("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list", buf,
@@ -95,9 +107,10 @@ unsigned mallet_os_physical_cpu_count(void)
             if (n >= 1 && n <= logical)
                 per_core = n;
         }
-        cached_cores = logical / per_core ? logical / per_core : 1;
+        cores = logical / per_core ? logical / per_core : 1;
+        STORE(cached_cores, cores);
     }
-    return cached_cores;
+    return cores;
 }
 
 unsigned mallet_os_current_cpu(void)

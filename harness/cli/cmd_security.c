@@ -1,14 +1,11 @@
 /*
- * cli/cmd_security.c — `mallet security`. Placeholder until its issue lands: it fails
- * loudly rather than pretending to work.
+ * cli/cmd_security.c — `mallet security`: the misuse matrix
+ * (harness/security/).
  */
-#include <stdio.h>
-
 #include "cli/commands.h"
+#include "security/security.h"
 
 int mallet_cmd_security(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "mallet security: not implemented in this build yet\n");
-    return 2;
+    return security_main(argc, argv);
 }

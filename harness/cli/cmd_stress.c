@@ -1,14 +1,11 @@
 /*
- * cli/cmd_stress.c — `mallet stress`. Placeholder until its issue lands: it fails
- * loudly rather than pretending to work.
+ * cli/cmd_stress.c — `mallet stress`: the multithreaded stress, thread
+ * lifecycle and out-of-memory runs (harness/stress/).
  */
-#include <stdio.h>
-
 #include "cli/commands.h"
+#include "stress/stress.h"
 
 int mallet_cmd_stress(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "mallet stress: not implemented in this build yet\n");
-    return 2;
+    return stress_main(argc, argv);
 }
