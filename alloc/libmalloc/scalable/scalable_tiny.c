@@ -103,12 +103,18 @@ static bool tiny_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_
         return true;
     }
     /* Read the trailing size of a would-be free neighbour and confirm it
-     * against that block's header: user data can look like a size. */
+     * against that block's header and real free size: user data can look
+     * like a size. The confirmation must be tiny_free_msize(), not the raw
+     * inline word: a 1-quantum free block has no inline size, its +16 is
+     * the first bytes of the next block (user data or stale), so a free
+     * 1-quantum block at idx - m followed by two bytes equal to m would
+     * otherwise be taken for an m-quantum block and merged over the live
+     * blocks after it (libmalloc confirms with get_tiny_free_size()). */
     uint32_t m = ((uint16_t *)sz_ptr_of(SZ_TINY, r, idx))[-1];
     if (m < 2 || m > idx)
         return false;
     uint32_t s = idx - m;
-    if (!hdr(r, s) || inuse(r, s) || *inline_msize(r, s) != m)
+    if (!hdr(r, s) || inuse(r, s) || tiny_free_msize(r, s) != m)
         return false;
     *start = s;
     *msize = m;
