@@ -147,3 +147,5 @@ GEN(lifo_small, "lifo-small", "small blocks freed in LIFO order (stack-like), on
 GEN(server_mt, "server-mt", "server size profile on every thread, random lifetimes", true,
     .sizes = "profile:server", .lifetime = LIFE_RANDOM, .pool = 5000, .long_lived = 0.01,
     .pct_calloc = 5, .pct_realloc = 5, .steps = 8000000, .mt = true)
+GEN(small_churn, "small-churn", "nano's case: 16-256 B blocks, ~1000 live, random replacement, one thread", false,
+    .sizes = "uniform:16-256", .lifetime = LIFE_RANDOM, .pool = 1000, .steps = 20000000)

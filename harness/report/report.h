@@ -40,7 +40,7 @@ int mallet_report_plot(const char *dir, const mallet_run_result_t *r, size_t n,
                        const char *const *benches, size_t nbenches);
 
 /* Median of the ok runs' metric for (bench, backend); NAN if none.
- * metric: 0 wall_s, 1 peak_rss_kb, 2 p99_ns, 3 fragmentation. */
+ * metric: 0 wall_s, 1 peak_rss_kb, 2 p99_ns, 3 fragmentation, 4 ns per call. */
 double mallet_report_median(const mallet_run_result_t *r, size_t n, const char *bench,
                             const char *backend, int metric, double *lo, double *hi, int *count);
 

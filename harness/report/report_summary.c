@@ -21,6 +21,7 @@ static double metric_of(const mallet_run_result_t *x, int metric)
     case 0: return x->wall_s;
     case 1: return (double)x->peak_rss_kb;
     case 2: return (double)x->p99_ns;
+    case 4: return x->ops ? x->wall_s * 1e9 / (double)x->ops : 0;
     default: return x->fragmentation;
     }
 }
@@ -134,6 +135,7 @@ int mallet_report_write_summary(const char *dir, const mallet_run_result_t *r, s
                "median; (N×) is the ratio to `sys` measured in the same run (lower is better for "
                "time, memory and latency). See runs.csv for every run and meta.json for the machine.\n");
     table(f, r, n, be, nbe, bench, nbench, 0, "Wall time", "s", 1, true);
+    table(f, r, n, be, nbe, bench, nbench, 4, "Wall time per allocator call (all threads' calls; includes the benchmark's own work)", "ns", 1, true);
     table(f, r, n, be, nbe, bench, nbench, 1, "Peak RSS", "MiB", 1024, true);
     table(f, r, n, be, nbe, bench, nbench, 2, "p99 latency of one call (sampled)", "ns", 1, true);
     /* Runs that did not complete, with the reason: nothing is dropped. */
