@@ -230,6 +230,8 @@ void pt_heap_remove(pt_inst_t *inst, pt_heap_info_t *h);
 bool pt_heap_known(const pt_inst_t *inst, uintptr_t base);
 /* Where an address lies: which arena's memory (NULL: not in any heap). */
 pt_arena_t *pt_arena_of_addr(pt_inst_t *inst, uintptr_t addr);
+/* The arena whose committed memory holds the 16-byte header at p, or NULL. */
+pt_arena_t *pt_owner_of_chunk(pt_inst_t *inst, mchunkptr p);
 void pt_release_all_mappings(pt_inst_t *inst);
 
 /* ---- ptmalloc_tcache.c ---------------------------------------------------- */

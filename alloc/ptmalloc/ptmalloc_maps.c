@@ -198,6 +198,28 @@ pt_arena_t *pt_arena_of_addr(pt_inst_t *inst, uintptr_t addr)
     return NULL;
 }
 
+/* The arena whose committed memory holds p's 16-byte header, or NULL. */
+pt_arena_t *pt_owner_of_chunk(pt_inst_t *inst, mchunkptr p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a >= (uintptr_t)inst->brk_base && a + PT_HDR <= (uintptr_t)inst->brk_cur)
+        return &inst->main_arena;
+    pt_arena_t *av = NULL;
+    if (a < (uintptr_t)inst->brk_base || a >= (uintptr_t)inst->brk_end) {
+        uintptr_t hb = a & ~(PT_HEAP_MAX_SIZE - 1);
+        if (inst->nheaps && pt_heap_known(inst, hb)) {
+            pt_heap_info_t *h = (pt_heap_info_t *)hb;
+            if (a >= hb + sizeof(pt_heap_info_t) && a + PT_HDR <= hb + h->size)
+                av = h->ar_ptr;
+        } else {
+            av = pt_arena_of_addr(inst, a);
+            if (av != NULL && !pt_arena_of_addr(inst, a + PT_HDR - 1))
+                av = NULL;
+        }
+    }
+    return av;
+}
+
 /* destroy(): unmap everything recorded, trusting nothing inside the heaps. */
 void pt_release_all_mappings(pt_inst_t *inst)
 {
