@@ -184,6 +184,7 @@ struct pt_inst {
 
     mallet_lock_t ts_lock;
     pt_tstate_t *ts_head;
+    size_t released; /* bytes given back to the OS by trimming, ever */
     char name[32];
 };
 
@@ -283,6 +284,12 @@ struct mallinfo2;
 void pt_mallinfo2(pt_inst_t *inst, struct mallinfo2 *m);
 void pt_malloc_stats(pt_inst_t *inst, int fd);
 int pt_malloc_info(pt_inst_t *inst, int options, void *fp);
+
+/* ---- ptmalloc_introspect.c ---------------------------------------------------- */
+int pt_check(pt_inst_t *inst);
+void pt_statistics(pt_inst_t *inst, mallet_zone_stats_t *s);
+int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorder_t recorder);
+void pt_print(pt_inst_t *inst, int fd, bool verbose);
 
 /* Is the arena the instance's main arena? */
 static inline bool pt_is_main(const pt_inst_t *inst, const pt_arena_t *av) { return av == &inst->main_arena; }

@@ -149,6 +149,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
         if (new_size + (PT_HEAP_MAX_SIZE - prev_heap->size) < pad + PT_MINSIZE + pagesz)
             break;
         ar_ptr->system_mem -= heap->size;
+        inst->released += heap->size;
         delete_heap(inst, heap);
         heap = prev_heap;
         if (!pt_prev_inuse(p)) {
@@ -173,6 +174,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
     if (shrink_heap(heap, extra) != 0)
         return 0;
     ar_ptr->system_mem -= extra;
+    inst->released += extra;
     pt_set_head(top_chunk, (top_size - extra) | PT_PREV_INUSE);
     return 1;
 }
@@ -446,6 +448,7 @@ int pt_systrim(pt_inst_t *inst, size_t pad, pt_arena_t *av)
         size_t released = (size_t)(current_brk - new_brk);
         if (released != 0) {
             av->system_mem -= released;
+            inst->released += released;
             pt_set_head(av->top, (top_size - released) | PT_PREV_INUSE);
             return 1;
         }
@@ -473,6 +476,7 @@ static int mtrim(pt_inst_t *inst, pt_arena_t *av, size_t pad)
                     size -= (size_t)(paligned_mem - (char *)p);
                     if (size > psm1) {
                         mallet_os_decommit(paligned_mem, size & ~psm1, MALLET_DECOMMIT_EAGER);
+                        inst->released += size & ~psm1;
                         result = 1;
                     }
                 }
