@@ -273,7 +273,7 @@ static int check_bins(pt_inst_t *inst, pt_arena_t *av, walk_t *w)
         mchunkptr b = pt_bin_at(av, i);
         mchunkptr prev = b;
         size_t k = 0, last_size = SIZE_MAX;
-        if (b->fd != b && !(av->binmap[pt_idx2block(i)] & pt_idx2bit(i)))
+        if (i >= 2 && b->fd != b && !(av->binmap[pt_idx2block(i)] & pt_idx2bit(i)))
             return bad(w, b, "binmap bit clear for a non-empty bin");
         for (mchunkptr p = b->fd; p != b; prev = p, p = p->fd) {
             if (!in_arena(inst, av, p) || pt_misaligned_chunk(p))
