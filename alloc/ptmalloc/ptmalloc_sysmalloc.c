@@ -264,10 +264,9 @@ mchunkptr pt_mremap_chunk(pt_inst_t *inst, mchunkptr p, size_t new_size, bool *f
     mchunkptr np = (mchunkptr)(cp + offset);
     pt_set_head(np, (new_size - offset) | PT_IS_MMAPPED);
     pt_mm_update(inst, (uintptr_t)p, (uintptr_t)np, (uintptr_t)cp, new_size);
-    if (new_size > total)
-        note_mmap(inst, new_size - total), __atomic_sub_fetch(&inst->mp.n_mmaps, 1, __ATOMIC_RELAXED);
-    else
-        __atomic_sub_fetch(&inst->mp.mmapped_mem, total - new_size, __ATOMIC_RELAXED);
+    size_t sum = __atomic_add_fetch(&inst->mp.mmapped_mem, new_size - total, __ATOMIC_RELAXED); /* wraps down */
+    if (sum > inst->mp.max_mmapped_mem)
+        inst->mp.max_mmapped_mem = sum;
     return np;
 }
 
