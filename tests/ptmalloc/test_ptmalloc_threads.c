@@ -171,6 +171,121 @@ static void test_thread_exit(void)
     }
 }
 
+static void *grow_arena(void *arg)
+{
+    mallet_zone_t *z = arg;
+    enum { N = 1400 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = mallet_malloc(z, 100000); /* 140 MB: three heaps */
+    pt_arena_t *av = pt_heap_for_ptr(p[0])->ar_ptr;
+    int heaps = 0;
+    for (pt_heap_info_t *h = pt_heap_for_ptr(av->top); h; h = h->prev)
+        heaps++;
+    bool ok = heaps >= 3 && mallet_check(z);
+    for (int i = N - 1; i >= 0; i--)
+        mallet_free(z, p[i]);
+    heaps = 0;
+    for (pt_heap_info_t *h = pt_heap_for_ptr(av->top); h; h = h->prev)
+        heaps++;
+    /* The last heap goes away; the one before it stays when the heap below
+     * has less slack than top_pad (glibc's heap_trim rule), trimmed to top_pad. */
+    ok = ok && heaps <= 2 && av->system_mem < 70 * 1024 * 1024;
+    ok = ok && mallet_check(z);
+    return (void *)(uintptr_t)ok;
+}
+
+static void *random_ops(void *arg)
+{
+    mallet_zone_t *z = arg;
+    enum { N = 300 };
+    void *p[N] = {0};
+    size_t sz[N] = {0};
+    uint64_t x = (uint64_t)(uintptr_t)&p;
+    bool ok = true;
+    for (int i = 0; i < 40000 && ok; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int k = (int)((x >> 33) % N);
+        size_t n = (x >> 50) % 4 == 0 ? (x >> 12) % 300000 : (x >> 12) % 2000;
+        unsigned op = (unsigned)(x >> 28) % 5;
+        if (p[k]) {
+            for (size_t j = 0; j < sz[k]; j += 97)
+                ok = ok && ((unsigned char *)p[k])[j] == (unsigned char)(k + j);
+        }
+        if (op == 0 && p[k]) {
+            mallet_free(z, p[k]);
+            p[k] = NULL;
+            continue;
+        }
+        void *q;
+        if (op == 1 && p[k])
+            q = mallet_realloc(z, p[k], n + 1);
+        else if (op == 2)
+            q = mallet_memalign(z, (size_t)64 << ((x >> 8) % 8), n);
+        else if (op == 3)
+            q = mallet_calloc(z, 1, n);
+        else
+            q = mallet_malloc(z, n);
+        if (!q) {
+            ok = false;
+            break;
+        }
+        if (op == 3)
+            for (size_t j = 0; j < n; j += 61)
+                ok = ok && ((unsigned char *)q)[j] == 0;
+        if (op != 1 && p[k])
+            mallet_free(z, p[k]);
+        if (op == 1 && n + 1 < sz[k])
+            sz[k] = n + 1;
+        else
+            sz[k] = n;
+        if (op == 1)
+            sz[k] = n + 1 < sz[k] ? n + 1 : sz[k];
+        p[k] = q;
+        for (size_t j = 0; j < n; j++)
+            ((unsigned char *)q)[j] = (unsigned char)(k + j);
+        sz[k] = n;
+    }
+    for (int k = 0; k < N; k++)
+        mallet_free(z, p[k]);
+    return (void *)(uintptr_t)ok;
+}
+
+static void test_heaps_and_random(void)
+{
+    TEST_CASE("a thread's arena grows over several 64 MiB heaps; freeing drops the empty ones (heap_trim)")
+    {
+        mallet_zone_t *z = fresh(NULL);
+        pthread_t th;
+        void *ok = NULL;
+        pthread_create(&th, NULL, grow_arena, z);
+        pthread_join(th, &ok);
+        CHECK(ok != NULL);
+        CHECK(mallet_check(z));
+        mallet_zone_destroy(z);
+    }
+    TEST_CASE("random malloc/calloc/realloc/memalign/free in four threads keep contents; check() passes")
+    {
+        mallet_zone_t *z = fresh(NULL);
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++)
+            pthread_create(&th[i], NULL, random_ops, z);
+        void *ok = (void *)1;
+        for (int i = 0; i < 4; i++) {
+            void *r = NULL;
+            pthread_join(th[i], &r);
+            if (!r)
+                ok = NULL;
+        }
+        CHECK(ok != NULL);
+        CHECK(mallet_check(z));
+        mallet_zone_stats_t s;
+        mallet_statistics(z, &s);
+        CHECK_EQ(s.blocks_in_use, 0);
+        mallet_zone_destroy(z);
+    }
+}
+
 static void test_fork(void)
 {
     TEST_CASE("fork with the zone locked; the child allocates after reinit")
@@ -200,6 +315,7 @@ int main(void)
 {
     test_arenas();
     test_thread_exit();
+    test_heaps_and_random();
     test_fork();
     return test_summary();
 }
