@@ -48,11 +48,11 @@ void *pt_malloc(pt_inst_t *inst, size_t bytes)
 static void free_mmapped(pt_inst_t *inst, mchunkptr p)
 {
     size_t sz = pt_chunksize_nomask(p);
-    if (!inst->mp.no_dyn_threshold && sz > inst->mp.mmap_threshold && sz <= PT_DEFAULT_MMAP_THRESHOLD_MAX &&
-        pt_mm_find(inst, (uintptr_t)p, NULL)) {
+    if (!inst->mp.no_dyn_threshold && sz > __atomic_load_n(&inst->mp.mmap_threshold, __ATOMIC_RELAXED) &&
+        sz <= PT_DEFAULT_MMAP_THRESHOLD_MAX && pt_mm_find(inst, (uintptr_t)p, NULL)) {
         /* dynamic threshold: blocks this size are transient, serve them from the heap */
-        inst->mp.mmap_threshold = pt_chunksize(p);
-        inst->mp.trim_threshold = 2 * inst->mp.mmap_threshold;
+        __atomic_store_n(&inst->mp.mmap_threshold, pt_chunksize(p), __ATOMIC_RELAXED);
+        __atomic_store_n(&inst->mp.trim_threshold, 2 * pt_chunksize(p), __ATOMIC_RELAXED);
     }
     pt_munmap_chunk(inst, p);
 }

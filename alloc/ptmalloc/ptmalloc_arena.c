@@ -44,7 +44,7 @@ void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main)
 }
 
 /* glibc _int_new_arena: a heap holding the arena state and the first top. */
-static pt_arena_t *new_arena(pt_inst_t *inst, size_t size)
+static pt_arena_t *new_arena(pt_inst_t *inst, size_t size, unsigned nr)
 {
     const size_t hdr = sizeof(pt_heap_info_t) + sizeof(pt_arena_t) + PT_ALIGNMENT;
     pt_heap_info_t *h = pt_new_heap(inst, size + hdr, inst->mp.top_pad);
@@ -65,7 +65,7 @@ static pt_arena_t *new_arena(pt_inst_t *inst, size_t size)
     a->top = (mchunkptr)ptr;
     pt_set_head(a->top, (size_t)(((char *)h + h->size) - ptr) | PT_PREV_INUSE);
     mallet_lock(&inst->list_lock);
-    a->nr = (unsigned)inst->narenas - 1; /* narenas was raised by the caller */
+    a->nr = nr;
     a->next = inst->main_arena.next;
     __atomic_store_n(&inst->main_arena.next, a, __ATOMIC_RELEASE);
     mallet_unlock(&inst->list_lock);
@@ -83,7 +83,7 @@ static void remove_from_free_list(pt_inst_t *inst, pt_arena_t *arena)
     pt_arena_t **previous = &inst->free_list;
     for (pt_arena_t *p = *previous; p != NULL; p = p->next_free) {
         if (p == arena) {
-            *previous = p->next_free;
+            __atomic_store_n(previous, p->next_free, __ATOMIC_RELAXED); /* read unlocked */
             break;
         }
         previous = &p->next_free;
@@ -98,7 +98,7 @@ static pt_arena_t *get_free_list(pt_inst_t *inst, pt_tstate_t *ts)
         mallet_lock(&inst->free_list_lock);
         result = inst->free_list;
         if (result != NULL) {
-            inst->free_list = result->next_free;
+            __atomic_store_n(&inst->free_list, result->next_free, __ATOMIC_RELAXED);
             result->attached_threads++;
             detach_arena(inst, replaced);
         }
@@ -114,7 +114,9 @@ static pt_arena_t *get_free_list(pt_inst_t *inst, pt_tstate_t *ts)
 
 static pt_arena_t *reused_arena(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *avoid_arena)
 {
-    pt_arena_t *begin = inst->next_to_use ? inst->next_to_use : &inst->main_arena;
+    pt_arena_t *begin = __atomic_load_n(&inst->next_to_use, __ATOMIC_RELAXED);
+    if (begin == NULL)
+        begin = &inst->main_arena;
     pt_arena_t *result = begin;
     do {
         if (mallet_trylock(&result->mutex))
@@ -135,7 +137,7 @@ out:;
     remove_from_free_list(inst, result);
     ++result->attached_threads;
     mallet_unlock(&inst->free_list_lock);
-    inst->next_to_use = result->next ? result->next : &inst->main_arena;
+    __atomic_store_n(&inst->next_to_use, result->next ? result->next : &inst->main_arena, __ATOMIC_RELAXED);
     if (ts)
         ts->arena = result;
     return result;
@@ -151,7 +153,7 @@ static pt_arena_t *arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_
     if (limit == 0) {
         if (inst->mp.arena_max != 0)
             limit = inst->mp.arena_max;
-        else if (inst->narenas > inst->mp.arena_test) {
+        else if (__atomic_load_n(&inst->narenas, __ATOMIC_RELAXED) > inst->mp.arena_test) {
             unsigned n = mallet_os_cpu_count();
             limit = (size_t)(n ? n : 2) * (sizeof(long) == 4 ? 2 : 8);
         }
@@ -163,7 +165,7 @@ static pt_arena_t *arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_
             if (!__atomic_compare_exchange_n(&inst->narenas, &n, n + 1, false, __ATOMIC_ACQ_REL,
                                              __ATOMIC_RELAXED))
                 continue;
-            a = new_arena(inst, size);
+            a = new_arena(inst, size, (unsigned)n);
             if (a == NULL) {
                 __atomic_fetch_sub(&inst->narenas, 1, __ATOMIC_ACQ_REL);
                 return NULL;
@@ -240,7 +242,7 @@ static void thread_exit(void *arg)
             mallet_lock(&inst->free_list_lock);
             if (a->attached_threads > 0 && --a->attached_threads == 0) {
                 a->next_free = inst->free_list;
-                inst->free_list = a;
+                __atomic_store_n(&inst->free_list, a, __ATOMIC_RELAXED);
             }
             mallet_unlock(&inst->free_list_lock);
         }

@@ -55,12 +55,20 @@ static inline pt_chunk_t *pt_mem2chunk(const void *m) { return (pt_chunk_t *)((c
 static inline int pt_aligned_ok(uintptr_t a) { return (a & PT_ALIGN_MASK) == 0; }
 static inline int pt_misaligned_chunk(const pt_chunk_t *p) { return !pt_aligned_ok((uintptr_t)pt_chunk2mem(p)); }
 
-/* ---- size field -------------------------------------------------------- */
-static inline size_t pt_chunksize(const pt_chunk_t *p) { return p->size & ~PT_SIZE_BITS; }
-static inline size_t pt_chunksize_nomask(const pt_chunk_t *p) { return p->size; }
-static inline int pt_prev_inuse(const pt_chunk_t *p) { return (p->size & PT_PREV_INUSE) != 0; }
-static inline int pt_chunk_is_mmapped(const pt_chunk_t *p) { return (p->size & PT_IS_MMAPPED) != 0; }
-static inline int pt_chunk_main_arena(const pt_chunk_t *p) { return (p->size & PT_NON_MAIN_ARENA) == 0; }
+/* ---- size field --------------------------------------------------------
+ * A block's owner reads its own size word in free() without the arena
+ * lock while another thread, holding the lock, may flip PREV_INUSE in it
+ * (freeing or allocating the chunk before). glibc tolerates that race;
+ * mallet makes every size-word access a relaxed atomic (a plain mov on
+ * x86-64) so ThreadSanitizer builds stay quiet. */
+static inline size_t pt_size_word(const pt_chunk_t *p) { return __atomic_load_n(&p->size, __ATOMIC_RELAXED); }
+static inline void pt_size_store(pt_chunk_t *p, size_t v) { __atomic_store_n(&p->size, v, __ATOMIC_RELAXED); }
+static inline size_t pt_chunksize(const pt_chunk_t *p) { return pt_size_word(p) & ~PT_SIZE_BITS; }
+static inline size_t pt_chunksize_nomask(const pt_chunk_t *p) { return pt_size_word(p); }
+static inline int pt_prev_inuse(const pt_chunk_t *p) { return (pt_size_word(p) & PT_PREV_INUSE) != 0; }
+static inline int pt_chunk_is_mmapped(const pt_chunk_t *p) { return (pt_size_word(p) & PT_IS_MMAPPED) != 0; }
+static inline int pt_chunk_main_arena(const pt_chunk_t *p) { return (pt_size_word(p) & PT_NON_MAIN_ARENA) == 0; }
+static inline void pt_size_or(pt_chunk_t *p, size_t bits) { pt_size_store(p, pt_size_word(p) | bits); }
 static inline pt_chunk_t *pt_chunk_at(const void *p, size_t off) { return (pt_chunk_t *)((char *)p + off); }
 static inline pt_chunk_t *pt_chunk_minus(const void *p, size_t off) { return (pt_chunk_t *)((char *)p - off); }
 static inline pt_chunk_t *pt_next_chunk(const pt_chunk_t *p) { return pt_chunk_at(p, pt_chunksize(p)); }
@@ -69,10 +77,14 @@ static inline pt_chunk_t *pt_prev_chunk(const pt_chunk_t *p) { return pt_chunk_m
 /* inuse bit of p lives in the next chunk's size */
 static inline int pt_inuse(const pt_chunk_t *p) { return pt_prev_inuse(pt_next_chunk(p)); }
 static inline int pt_inuse_at(const pt_chunk_t *p, size_t s) { return pt_prev_inuse(pt_chunk_at(p, s)); }
-static inline void pt_set_inuse_at(pt_chunk_t *p, size_t s) { pt_chunk_at(p, s)->size |= PT_PREV_INUSE; }
-static inline void pt_clear_inuse_at(pt_chunk_t *p, size_t s) { pt_chunk_at(p, s)->size &= ~PT_PREV_INUSE; }
-static inline void pt_set_head_size(pt_chunk_t *p, size_t s) { p->size = (p->size & PT_SIZE_BITS) | s; }
-static inline void pt_set_head(pt_chunk_t *p, size_t s) { p->size = s; }
+static inline void pt_set_inuse_at(pt_chunk_t *p, size_t s) { pt_size_or(pt_chunk_at(p, s), PT_PREV_INUSE); }
+static inline void pt_clear_inuse_at(pt_chunk_t *p, size_t s)
+{
+    pt_chunk_t *n = pt_chunk_at(p, s);
+    pt_size_store(n, pt_size_word(n) & ~PT_PREV_INUSE);
+}
+static inline void pt_set_head_size(pt_chunk_t *p, size_t s) { pt_size_store(p, (pt_size_word(p) & PT_SIZE_BITS) | s); }
+static inline void pt_set_head(pt_chunk_t *p, size_t s) { pt_size_store(p, s); }
 static inline void pt_set_foot(pt_chunk_t *p, size_t s) { pt_chunk_at(p, s)->prev_size = s; }
 
 /* ---- request sizes ------------------------------------------------------ */

@@ -218,7 +218,7 @@ void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, 
                     goto out;
             }
             if (pt_is_main(inst, av)) {
-                if (pt_chunksize(av->top) >= inst->mp.trim_threshold)
+                if (pt_chunksize(av->top) >= __atomic_load_n(&inst->mp.trim_threshold, __ATOMIC_RELAXED))
                     pt_systrim(inst, inst->mp.top_pad, av);
             } else if (!pt_contiguous(av) && pt_arena_of_addr(inst, (uintptr_t)av->top) == av) {
                 pt_heap_trim(inst, pt_heap_for_ptr(av->top), inst->mp.top_pad, tc);

@@ -46,7 +46,7 @@ static void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim
     size_t remainder_size = size - nb;
     if (remainder_size < PT_MINSIZE) {
         pt_set_inuse_at(victim, size);
-        victim->size |= pt_arena_bit(inst, av);
+        pt_size_or(victim, pt_arena_bit(inst, av));
     } else {
         mchunkptr remainder = pt_chunk_at(victim, nb);
         mchunkptr bck = pt_unsorted_chunks(av);
@@ -205,13 +205,13 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
             pt_set_inuse_at(victim, nb);
             bin->bk = bck;
             bck->fd = bin;
-            victim->size |= pt_arena_bit(inst, av);
+            pt_size_or(victim, pt_arena_bit(inst, av));
             if (use_tc) {
                 mchunkptr tc_victim;
                 while (tc->counts[tc_idx] < inst->mp.tcache_count && (tc_victim = pt_last(bin)) != bin) {
                     bck = tc_victim->bk;
                     pt_set_inuse_at(tc_victim, nb);
-                    tc_victim->size |= pt_arena_bit(inst, av);
+                    pt_size_or(tc_victim, pt_arena_bit(inst, av));
                     bin->bk = bck;
                     bck->fd = bin;
                     pt_tcache_put(inst, tc, tc_victim, tc_idx);
@@ -283,7 +283,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
             /* 3c. exact fit: fill the tcache first, then return */
             if (size == nb) {
                 pt_set_inuse_at(victim, size);
-                victim->size |= pt_arena_bit(inst, av);
+                pt_size_or(victim, pt_arena_bit(inst, av));
                 if (tcache_nb && tc->counts[tc_idx] < inst->mp.tcache_count) {
                     pt_tcache_put(inst, tc, victim, tc_idx);
                     return_cached = 1;

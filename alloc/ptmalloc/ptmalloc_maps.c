@@ -151,7 +151,7 @@ int pt_heap_add(pt_inst_t *inst, pt_heap_info_t *h)
     while (inst->heaps[i] > 1 && inst->heaps[i] != base)
         i = (i + 1) & (PT_HEAP_SLOTS - 1);
     __atomic_store_n(&inst->heaps[i], base, __ATOMIC_RELEASE);
-    inst->nheaps++;
+    __atomic_add_fetch(&inst->nheaps, 1, __ATOMIC_RELAXED);
     mallet_unlock(&inst->map_lock);
     return 0;
 }
@@ -164,7 +164,7 @@ void pt_heap_remove(pt_inst_t *inst, pt_heap_info_t *h)
     for (size_t n = 0; n < PT_HEAP_SLOTS && inst->heaps[i] != 0; n++, i = (i + 1) & (PT_HEAP_SLOTS - 1)) {
         if (inst->heaps[i] == base) {
             __atomic_store_n(&inst->heaps[i], (uintptr_t)1, __ATOMIC_RELEASE);
-            inst->nheaps--;
+            __atomic_sub_fetch(&inst->nheaps, 1, __ATOMIC_RELAXED);
             break;
         }
     }
@@ -189,7 +189,7 @@ pt_arena_t *pt_arena_of_addr(pt_inst_t *inst, uintptr_t addr)
     if (addr >= (uintptr_t)inst->brk_base && addr < (uintptr_t)inst->brk_end)
         return &inst->main_arena;
     uintptr_t hb = addr & ~(PT_HEAP_MAX_SIZE - 1);
-    if (inst->nheaps && pt_heap_known(inst, hb))
+    if (__atomic_load_n(&inst->nheaps, __ATOMIC_RELAXED) && pt_heap_known(inst, hb))
         return ((pt_heap_info_t *)hb)->ar_ptr;
     unsigned n = __atomic_load_n(&inst->nsegs, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; i++)
@@ -202,14 +202,14 @@ pt_arena_t *pt_arena_of_addr(pt_inst_t *inst, uintptr_t addr)
 pt_arena_t *pt_owner_of_chunk(pt_inst_t *inst, mchunkptr p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (a >= (uintptr_t)inst->brk_base && a + PT_HDR <= (uintptr_t)inst->brk_cur)
+    if (a >= (uintptr_t)inst->brk_base && a + PT_HDR <= (uintptr_t)__atomic_load_n(&inst->brk_cur, __ATOMIC_RELAXED))
         return &inst->main_arena;
     pt_arena_t *av = NULL;
     if (a < (uintptr_t)inst->brk_base || a >= (uintptr_t)inst->brk_end) {
         uintptr_t hb = a & ~(PT_HEAP_MAX_SIZE - 1);
-        if (inst->nheaps && pt_heap_known(inst, hb)) {
+        if (__atomic_load_n(&inst->nheaps, __ATOMIC_RELAXED) && pt_heap_known(inst, hb)) {
             pt_heap_info_t *h = (pt_heap_info_t *)hb;
-            if (a >= hb + sizeof(pt_heap_info_t) && a + PT_HDR <= hb + h->size)
+            if (a >= hb + sizeof(pt_heap_info_t) && a + PT_HDR <= hb + __atomic_load_n(&h->size, __ATOMIC_RELAXED))
                 av = h->ar_ptr;
         } else {
             av = pt_arena_of_addr(inst, a);

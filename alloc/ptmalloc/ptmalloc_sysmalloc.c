@@ -48,7 +48,7 @@ static char *pt_sbrk(pt_inst_t *inst, ptrdiff_t incr)
             return NULL;
         if (mallet_os_protect(old, (size_t)incr, MALLET_PROT_RW) != 0)
             return NULL;
-        inst->brk_cur = old + incr;
+        __atomic_store_n(&inst->brk_cur, old + incr, __ATOMIC_RELAXED);
     } else if (incr < 0) {
         size_t drop = (size_t)-incr;
         if (drop > (size_t)(old - inst->brk_base))
@@ -56,7 +56,7 @@ static char *pt_sbrk(pt_inst_t *inst, ptrdiff_t incr)
         char *nb = old - drop;
         mallet_os_decommit(nb, drop, MALLET_DECOMMIT_EAGER);
         mallet_os_protect(nb, drop, MALLET_PROT_NONE);
-        inst->brk_cur = nb;
+        __atomic_store_n(&inst->brk_cur, nb, __ATOMIC_RELAXED);
     }
     return old;
 }
@@ -78,17 +78,21 @@ pt_heap_info_t *pt_new_heap(pt_inst_t *inst, size_t size, size_t top_pad)
     char *p = mallet_os_map_aligned(PT_HEAP_MAX_SIZE, PT_HEAP_MAX_SIZE, MALLET_PROT_NONE);
     if (p == NULL)
         return NULL;
-    if (mallet_os_protect(p, size, MALLET_PROT_RW) != 0 || pt_heap_add(inst, (pt_heap_info_t *)p) != 0) {
+    if (mallet_os_protect(p, size, MALLET_PROT_RW) != 0) {
         mallet_os_unmap(p, PT_HEAP_MAX_SIZE);
         return NULL;
     }
-    mallet_os_name_mapping(p, PT_HEAP_MAX_SIZE, "mallet-ptmalloc-heap");
     pt_heap_info_t *h = (pt_heap_info_t *)p;
     h->ar_ptr = NULL;
     h->prev = NULL;
     h->size = size;
     h->mprotect_size = size;
     h->pagesize = pagesize;
+    if (pt_heap_add(inst, h) != 0) { /* publishes the heap (release) */
+        mallet_os_unmap(p, PT_HEAP_MAX_SIZE);
+        return NULL;
+    }
+    mallet_os_name_mapping(p, PT_HEAP_MAX_SIZE, "mallet-ptmalloc-heap");
     return h;
 }
 
@@ -104,7 +108,7 @@ static int grow_heap(pt_heap_info_t *h, long diff)
             return -2;
         h->mprotect_size = new_size;
     }
-    h->size = new_size;
+    __atomic_store_n(&h->size, new_size, __ATOMIC_RELAXED); /* free() reads it unlocked */
     return 0;
 }
 
@@ -114,8 +118,8 @@ static int shrink_heap(pt_heap_info_t *h, size_t diff)
     if ((long)new_size < (long)sizeof(*h))
         return -1;
     /* MADV_DONTNEED keeps the pages mapped; they read back as zeros. */
+    __atomic_store_n(&h->size, new_size, __ATOMIC_RELAXED);
     mallet_os_decommit((char *)h + new_size, diff, MALLET_DECOMMIT_EAGER);
-    h->size = new_size;
     return 0;
 }
 
@@ -149,7 +153,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
         if (new_size + (PT_HEAP_MAX_SIZE - prev_heap->size) < pad + PT_MINSIZE + pagesz)
             break;
         ar_ptr->system_mem -= heap->size;
-        inst->released += heap->size;
+        __atomic_add_fetch(&inst->released, heap->size, __ATOMIC_RELAXED);
         delete_heap(inst, heap);
         heap = prev_heap;
         if (!pt_prev_inuse(p)) {
@@ -163,7 +167,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
 
     /* Same rule as systrim for the main arena: keep top_pad, whole pages. */
     top_size = pt_chunksize(top_chunk);
-    if (top_size < inst->mp.trim_threshold)
+    if (top_size < __atomic_load_n(&inst->mp.trim_threshold, __ATOMIC_RELAXED))
         return 0;
     long top_area = (long)top_size - (long)PT_MINSIZE - 1;
     if (top_area < 0 || (size_t)top_area <= pad)
@@ -174,7 +178,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
     if (shrink_heap(heap, extra) != 0)
         return 0;
     ar_ptr->system_mem -= extra;
-    inst->released += extra;
+    __atomic_add_fetch(&inst->released, extra, __ATOMIC_RELAXED);
     pt_set_head(top_chunk, (top_size - extra) | PT_PREV_INUSE);
     return 1;
 }
@@ -265,8 +269,10 @@ mchunkptr pt_mremap_chunk(pt_inst_t *inst, mchunkptr p, size_t new_size, bool *f
     pt_set_head(np, (new_size - offset) | PT_IS_MMAPPED);
     pt_mm_update(inst, (uintptr_t)p, (uintptr_t)np, (uintptr_t)cp, new_size);
     size_t sum = __atomic_add_fetch(&inst->mp.mmapped_mem, new_size - total, __ATOMIC_RELAXED); /* wraps down */
-    if (sum > inst->mp.max_mmapped_mem)
-        inst->mp.max_mmapped_mem = sum;
+    size_t mx = __atomic_load_n(&inst->mp.max_mmapped_mem, __ATOMIC_RELAXED);
+    while (sum > mx && !__atomic_compare_exchange_n(&inst->mp.max_mmapped_mem, &mx, sum, true,
+                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
     return np;
 }
 
@@ -277,7 +283,10 @@ void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc)
     size_t pagesize = mallet_os_page_size();
     bool tried_mmap = false;
 
-    if (av == NULL || (nb >= inst->mp.mmap_threshold && inst->mp.n_mmaps < inst->mp.n_mmaps_max)) {
+    /* mmap_threshold and n_mmaps change without any arena lock (free of an
+     * mmapped chunk): read them once, relaxed. */
+    if (av == NULL || (nb >= __atomic_load_n(&inst->mp.mmap_threshold, __ATOMIC_RELAXED) &&
+                       __atomic_load_n(&inst->mp.n_mmaps, __ATOMIC_RELAXED) < inst->mp.n_mmaps_max)) {
         tried_mmap = true;
         void *r = sysmalloc_mmap(inst, nb, pagesize);
         if (r != NULL || av == NULL) {
@@ -447,7 +456,7 @@ int pt_systrim(pt_inst_t *inst, size_t pad, pt_arena_t *av)
         size_t released = (size_t)(current_brk - new_brk);
         if (released != 0) {
             av->system_mem -= released;
-            inst->released += released;
+            __atomic_add_fetch(&inst->released, released, __ATOMIC_RELAXED);
             pt_set_head(av->top, (top_size - released) | PT_PREV_INUSE);
             return 1;
         }
@@ -475,7 +484,7 @@ static int mtrim(pt_inst_t *inst, pt_arena_t *av, size_t pad)
                     size -= (size_t)(paligned_mem - (char *)p);
                     if (size > psm1) {
                         mallet_os_decommit(paligned_mem, size & ~psm1, MALLET_DECOMMIT_EAGER);
-                        inst->released += size & ~psm1;
+                        __atomic_add_fetch(&inst->released, size & ~psm1, __ATOMIC_RELAXED);
                         result = 1;
                     }
                 }
