@@ -66,6 +66,8 @@ void pt_free(pt_inst_t *inst, void *mem)
     if (av == NULL) {
         if (pt_mm_find(inst, (uintptr_t)p, NULL))
             free_mmapped(inst, p);
+        else if (pt_hard(inst) && pt_recently_unmapped(inst, (uintptr_t)p))
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, mem, "munmap_chunk(): invalid pointer");
         else
             pt_error(inst, MALLET_ERR_INVALID_FREE, mem, "free(): invalid pointer");
         return;

@@ -185,6 +185,9 @@ struct pt_inst {
     mallet_lock_t ts_lock;
     pt_tstate_t *ts_head;
     size_t released; /* bytes given back to the OS by trimming, ever */
+    /* hardened mode (ptmalloc.harden): recently unmapped mmapped chunks */
+    uintptr_t unmapped[64];
+    unsigned unmapped_next;
     char name[32];
 };
 
@@ -290,6 +293,18 @@ int pt_check(pt_inst_t *inst);
 void pt_statistics(pt_inst_t *inst, mallet_zone_stats_t *s);
 int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorder_t recorder);
 void pt_print(pt_inst_t *inst, int fd, bool verbose);
+
+/* ---- hardened mode (ptmalloc.harden=1), beyond glibc ---------------------------
+ * Fastbin chunks carry a key in their bk word, like tcache entries, so a
+ * double free that is not at the top of the fastbin is caught by a scan;
+ * a free of a chunk lying inside top is a double free; recently unmapped
+ * mmapped chunks are remembered; free-list links are checked to point
+ * into the instance before they are followed. */
+static inline bool pt_hard(const pt_inst_t *inst) { return inst->set.harden; }
+static inline mchunkptr pt_fast_key(const pt_inst_t *inst) { return (mchunkptr)(inst->tcache_key ^ 0x5a5a5a5a5a5a5a5aull); }
+/* A link may point at a bin head of av or into av's committed memory. */
+bool pt_link_ok(pt_inst_t *inst, pt_arena_t *av, const void *p);
+bool pt_recently_unmapped(pt_inst_t *inst, uintptr_t chunk);
 
 /* Is the arena the instance's main arena? */
 static inline bool pt_is_main(const pt_inst_t *inst, const pt_arena_t *av) { return av == &inst->main_arena; }

@@ -22,12 +22,17 @@ void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
 
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
 {
-    (void)av;
     if (pt_chunksize(p) != pt_next_chunk(p)->prev_size) {
         pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "corrupted size vs. prev_size");
         return false;
     }
     mchunkptr fd = p->fd, bk = p->bk;
+    if (pt_hard(inst) && (!pt_link_ok(inst, av, fd) || !pt_link_ok(inst, av, bk) ||
+                          (!pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL &&
+                           (!pt_link_ok(inst, av, p->fd_nextsize) || !pt_link_ok(inst, av, p->bk_nextsize))))) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
+        return false;
+    }
     if (PT_UNLIKELY(fd->bk != p || bk->fd != p)) {
         pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
         return false;
@@ -121,6 +126,11 @@ void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
                          "malloc_consolidate(): unaligned fastbin chunk detected");
                 return;
             }
+            if (pt_hard(inst) && !pt_misaligned_chunk(p) && !pt_owner_of_chunk(inst, p)) {
+                pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
+                         "malloc_consolidate(): corrupted fastbin entry (hardened)");
+                return;
+            }
             if (PT_UNLIKELY(&av->fastbinsY[pt_fastbin_index(pt_chunksize(p))] != fb)) {
                 pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p),
                          "malloc_consolidate(): invalid chunk size");
@@ -159,6 +169,11 @@ void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, 
     if (!have_lock)
         mallet_lock(&av->mutex);
 
+    if (pt_hard(inst) && (char *)p > (char *)av->top && (char *)p < (char *)av->top + pt_chunksize(av->top)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (top)");
+        goto out;
+    }
+
     if (size <= inst->mp.max_fast) {
         /* fastbin: LIFO, chunk stays "in use" */
         mchunkptr next = pt_chunk_at(p, size);
@@ -173,6 +188,17 @@ void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, 
             pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
             goto out;
         }
+        if (pt_hard(inst) && p->bk == pt_fast_key(inst)) {
+            size_t k = 0;
+            for (mchunkptr c = old; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
+                if (c == p) {
+                    pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
+                    goto out;
+                }
+                if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
+                    break;
+            }
+        }
         if (old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
             pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
             goto out;
@@ -180,6 +206,8 @@ void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, 
         pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
         av->have_fastchunks = 1;
         p->fd = PT_PROTECT_PTR(&p->fd, old);
+        if (pt_hard(inst))
+            p->bk = pt_fast_key(inst);
         *fb = p;
         goto out;
     }

@@ -81,6 +81,14 @@ static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, b
         *err = true;
         return NULL;
     }
+    if (pt_hard(inst)) {
+        if (next != NULL && !pt_misaligned_chunk(next) && !pt_owner_of_chunk(inst, next)) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, next, "malloc(): corrupted fastbin entry (hardened)");
+            *err = true;
+            return NULL;
+        }
+        victim->bk = NULL; /* drop the fastbin key */
+    }
     *fb = next;
     return victim;
 }
@@ -198,6 +206,8 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         idx = pt_smallbin_index(nb);
         mchunkptr bin = pt_bin_at(av, idx);
         if ((victim = pt_last(bin)) != bin) {
+            if (pt_hard(inst) && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
+                FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): smallbin double linked list corrupted");
             mchunkptr bck = victim->bk;
             if (PT_UNLIKELY(bck->fd != victim))
                 FAIL(MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(victim),
@@ -236,6 +246,8 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         /* 3. the unsorted list, oldest (tail) first */
         int iters = 0;
         while ((victim = pt_unsorted_chunks(av)->bk) != pt_unsorted_chunks(av)) {
+            if (pt_hard(inst) && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
+                FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): unsorted double linked list corrupted");
             mchunkptr bck = victim->bk;
             size_t size = pt_chunksize(victim);
             mchunkptr next = pt_chunk_at(victim, size);

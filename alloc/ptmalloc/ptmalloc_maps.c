@@ -70,6 +70,9 @@ int pt_mm_add(pt_inst_t *inst, uintptr_t chunk, uintptr_t base, size_t len)
         return ENOMEM;
     }
     pt_mmrec_t *r = mm_slot(inst->mm, inst->mm_cap, chunk, true);
+    for (unsigned i = 0; i < 64; i++)
+        if (inst->unmapped[i] == chunk)
+            inst->unmapped[i] = 0; /* the address is live again */
     if (r->chunk <= MM_DELETED) {
         if (r->chunk == MM_EMPTY)
             inst->mm_used++;
@@ -218,6 +221,25 @@ pt_arena_t *pt_owner_of_chunk(pt_inst_t *inst, mchunkptr p)
         }
     }
     return av;
+}
+
+bool pt_recently_unmapped(pt_inst_t *inst, uintptr_t chunk)
+{
+    bool found = false;
+    mallet_lock(&inst->map_lock);
+    for (unsigned i = 0; i < 64 && !found; i++)
+        found = inst->unmapped[i] == chunk;
+    mallet_unlock(&inst->map_lock);
+    return found;
+}
+
+bool pt_link_ok(pt_inst_t *inst, pt_arena_t *av, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a >= (uintptr_t)av->bins - 16 && a < (uintptr_t)(av->bins + PT_NBINS * 2 - 2))
+        return true; /* a bin head overlaying the bins array */
+    return (a & PT_ALIGN_MASK) == 0 && pt_owner_of_chunk(inst, (mchunkptr)p) == av &&
+           pt_owner_of_chunk(inst, (mchunkptr)(a + 32)) == av;
 }
 
 /* destroy(): unmap everything recorded, trusting nothing inside the heaps. */

@@ -242,6 +242,11 @@ void pt_munmap_chunk(pt_inst_t *inst, mchunkptr p)
         return;
     }
     pt_mm_remove(inst, (uintptr_t)p);
+    if (pt_hard(inst)) {
+        mallet_lock(&inst->map_lock);
+        inst->unmapped[inst->unmapped_next++ % 64] = (uintptr_t)p;
+        mallet_unlock(&inst->map_lock);
+    }
     __atomic_sub_fetch(&inst->mp.n_mmaps, 1, __ATOMIC_RELAXED);
     __atomic_sub_fetch(&inst->mp.mmapped_mem, rec.len, __ATOMIC_RELAXED);
     mallet_os_unmap((void *)rec.base, rec.len);

@@ -27,6 +27,16 @@ void *pt_tcache_get(pt_inst_t *inst, pt_tcache_t *tc, size_t idx)
         pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, e, "malloc(): unaligned tcache chunk detected");
         return NULL;
     }
+    if (pt_hard(inst)) {
+        mchunkptr p = pt_mem2chunk(e);
+        pt_arena_t *av = pt_owner_of_chunk(inst, p);
+        pt_tentry_t *next = PT_REVEAL_PTR(e->next);
+        if (av == NULL || pt_chunksize(p) != PT_MINSIZE + idx * PT_ALIGNMENT ||
+            (next != NULL && pt_aligned_ok((uintptr_t)next) && !pt_owner_of_chunk(inst, pt_mem2chunk(next)))) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, e, "malloc(): corrupted tcache entry (hardened)");
+            return NULL;
+        }
+    }
     tc->entries[idx] = PT_REVEAL_PTR(e->next);
     --tc->counts[idx];
     e->key = 0;

@@ -50,6 +50,8 @@ static const mallet_option_t pt_options[] = {
      "Unsorted chunks processed once the tcache holds a fit, 0 = no limit; -1 keeps 0."},
     {"ptmalloc.hugetlb", "glibc.malloc.hugetlb", MALLET_OPT_LONG, OFF(hugetlb), "0", NOCHECK,
      "Accepted for compatibility; huge pages are not used by this re-implementation."},
+    {"ptmalloc.harden", NULL, MALLET_OPT_BOOL, OFF(harden), "0", NOCHECK,
+     "Checks beyond glibc: fastbin double-free scan, frees inside top, recently unmapped chunks, free-list links followed only into the heap."},
     {"ptmalloc.brk_reserve", NULL, MALLET_OPT_SIZE, OFF(brk_reserve), "64G", 1048576, (long long)1 << 46,
      "Address space reserved for the main arena's emulated brk (the real sbrk belongs to the C library)."},
 };

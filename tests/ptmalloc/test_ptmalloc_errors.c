@@ -389,6 +389,92 @@ static void s_malloc_info(mallet_zone_t *z)
     (void)g;
 }
 
+/* ---- hardened mode (ptmalloc.harden=1): what glibc itself misses ---------------- */
+
+#define HARD "ptmalloc.harden=1"
+#define HARD_NOTC "ptmalloc.harden=1:ptmalloc.tcache_count=0"
+
+static void s_fastbin_not_top(mallet_zone_t *z)
+{
+    void *a = mallet_malloc(z, 24), *b = mallet_malloc(z, 24), *g = mallet_malloc(z, 24);
+    mallet_free(z, a);
+    mallet_free(z, b);
+    mallet_free(z, a); /* a is second in the fastbin: glibc does not notice */
+    (void)g;
+}
+static void s_mmapped_twice(mallet_zone_t *z)
+{
+    void *p = mallet_malloc(z, 300000);
+    mallet_free(z, p);
+    mallet_free(z, p);
+}
+static void s_inside_top(mallet_zone_t *z)
+{
+    void *p = mallet_malloc(z, 2000), *q = mallet_malloc(z, 2000);
+    mallet_free(z, q); /* into top */
+    mallet_free(z, p); /* into top; q now lies inside it */
+    mallet_free(z, q);
+}
+static void s_tcache_poison(mallet_zone_t *z)
+{
+    static long target[8] __attribute__((aligned(16)));
+    void *p = mallet_malloc(z, 24), *q = mallet_malloc(z, 24);
+    mallet_free(z, p);
+    mallet_free(z, q);
+    HDR(q)[0] = (size_t)PT_PROTECT_PTR(&HDR(q)[0], (void *)&target[2]); /* use after free */
+    (void)mallet_malloc(z, 24);
+    (void)mallet_malloc(z, 24); /* glibc would hand out &target[2] */
+}
+static void s_unsorted_wild(mallet_zone_t *z)
+{
+    void *g, *p = unsorted_setup(z, &g);
+    HDR(p)[1] = (size_t)0x10000; /* bk: aligned, unmapped */
+    (void)mallet_malloc(z, 100);
+}
+
+static void expect_kind(const char *name, const char *opts, scenario_fn fn, const char *message,
+                        mallet_error_kind_t kind)
+{
+    TEST_CASE(name)
+    {
+        mallet_zone_t *z = fresh(opts);
+        rec_reset();
+        mallet_error_handler_t old = mallet_error_set_handler(record_handler, NULL);
+        fn(z);
+        mallet_error_set_handler(old, NULL);
+        CHECK_MSG(rec.count == 1, "%u reports (first: '%s')", rec.count, rec.message);
+        CHECK_MSG(strcmp(rec.message, message) == 0, "got '%s', want '%s'", rec.message, message);
+        CHECK_EQ(rec.kind, kind);
+        mallet_zone_destroy(z);
+    }
+}
+
+static void test_hardened(void)
+{
+    TEST_CASE("without harden, a fastbin double free below the top goes unnoticed (as in glibc)")
+    {
+        mallet_zone_t *z = fresh(NOTC);
+        rec_reset();
+        mallet_error_handler_t old = mallet_error_set_handler(record_handler, NULL);
+        s_fastbin_not_top(z);
+        mallet_error_set_handler(old, NULL);
+        CHECK_EQ(rec.count, 0);
+        mallet_zone_destroy(z); /* the fastbin now has a cycle; destroy does not care */
+    }
+    expect_kind("harden: fastbin double free below the top", HARD_NOTC, s_fastbin_not_top,
+                "double free or corruption (fastbin)", MALLET_ERR_DOUBLE_FREE);
+    expect_kind("harden: mmapped chunk freed twice", HARD, s_mmapped_twice, "munmap_chunk(): invalid pointer",
+                MALLET_ERR_DOUBLE_FREE);
+    expect_kind("no harden: mmapped chunk freed twice is an invalid pointer", NULL, s_mmapped_twice,
+                "free(): invalid pointer", MALLET_ERR_INVALID_FREE);
+    expect_kind("harden: chunk freed again after it merged into top", HARD, s_inside_top,
+                "double free or corruption (top)", MALLET_ERR_DOUBLE_FREE);
+    expect_kind("harden: tcache poisoning with an aligned foreign pointer", HARD, s_tcache_poison,
+                "malloc(): corrupted tcache entry (hardened)", MALLET_ERR_FREELIST_CORRUPTION);
+    expect_kind("harden: unsorted link to unmapped memory", HARD, s_unsorted_wild,
+                "malloc(): unsorted double linked list corrupted", MALLET_ERR_FREELIST_CORRUPTION);
+}
+
 int main(void)
 {
     expect("tcache double free", NULL, s_tcache_double_free, "free(): double free detected in tcache 2");
@@ -434,5 +520,6 @@ int main(void)
     expect("realloc: next size", NULL, s_realloc_next_size, "realloc(): invalid next size");
     expect("mallinfo2 walk", NOTC, s_mallinfo, "int_mallinfo(): unaligned fastbin chunk detected");
     expect("malloc_info walk", NOTC, s_malloc_info, "__malloc_info(): unaligned fastbin chunk detected");
+    test_hardened();
     return test_summary();
 }
