@@ -1,0 +1,375 @@
+/*
+ * ptmalloc_api.c — the public entry points of one instance, as glibc's
+ * __libc_malloc / free / calloc / realloc / memalign (ALLOCATOR_REFERENCE.md
+ * §D.11), plus realloc's arena part (_int_realloc) and _int_memalign.
+ *
+ * The tcache is consulted first (malloc) or filled first (free) without
+ * any lock; everything else runs under the arena lock. One mallet addition
+ * in front of glibc's logic: a pointer is first located in the instance's
+ * own registries (brk range, heaps, mmapped chunks) before its header is
+ * read, so a foreign pointer is reported ("free(): invalid pointer") and
+ * never dereferenced.
+ *
+ * A poisoned instance (an error was reported and the handler returned)
+ * allocates nothing more and frees nothing more: see mallet/error.h.
+ */
+#include "ptmalloc/ptmalloc_arena.h"
+
+void *pt_malloc(pt_inst_t *inst, size_t bytes)
+{
+    size_t tbytes = pt_checked_request2size(bytes);
+    if (tbytes == 0 || inst->poisoned) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t tc_idx = pt_csize2tidx(tbytes);
+    pt_tstate_t *ts = pt_tstate(inst);
+    pt_maybe_init_tcache(inst, ts);
+    pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    if (tc != NULL && tc_idx < inst->mp.tcache_bins && tc->counts[tc_idx] > 0) {
+        void *v = pt_tcache_get(inst, tc, tc_idx);
+        if (v == NULL)
+            errno = ENOMEM;
+        return v;
+    }
+    pt_arena_t *av = pt_arena_get(inst, ts, bytes);
+    void *victim = pt_int_malloc(inst, av, bytes, tc);
+    if (victim == NULL && av != NULL && !inst->poisoned) {
+        av = pt_arena_get_retry(inst, ts, av, bytes);
+        victim = pt_int_malloc(inst, av, bytes, tc);
+    }
+    if (av != NULL)
+        mallet_unlock(&av->mutex);
+    if (victim == NULL)
+        errno = ENOMEM;
+    return victim;
+}
+
+static void free_mmapped(pt_inst_t *inst, mchunkptr p)
+{
+    size_t sz = pt_chunksize_nomask(p);
+    if (!inst->mp.no_dyn_threshold && sz > __atomic_load_n(&inst->mp.mmap_threshold, __ATOMIC_RELAXED) &&
+        sz <= PT_DEFAULT_MMAP_THRESHOLD_MAX && pt_mm_find(inst, (uintptr_t)p, NULL)) {
+        /* dynamic threshold: blocks this size are transient, serve them from the heap */
+        __atomic_store_n(&inst->mp.mmap_threshold, pt_chunksize(p), __ATOMIC_RELAXED);
+        __atomic_store_n(&inst->mp.trim_threshold, 2 * pt_chunksize(p), __ATOMIC_RELAXED);
+    }
+    pt_munmap_chunk(inst, p);
+}
+
+void pt_free(pt_inst_t *inst, void *mem)
+{
+    if (mem == NULL || inst->poisoned)
+        return;
+    mchunkptr p = pt_mem2chunk(mem);
+    pt_arena_t *av = pt_owner_of_chunk(inst, p);
+    if (av == NULL) {
+        if (pt_mm_find(inst, (uintptr_t)p, NULL))
+            free_mmapped(inst, p);
+        else if (pt_hard(inst) && pt_recently_unmapped(inst, (uintptr_t)p))
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, mem, "munmap_chunk(): invalid pointer");
+        else
+            pt_error(inst, MALLET_ERR_INVALID_FREE, mem, "free(): invalid pointer");
+        return;
+    }
+    if (pt_chunk_is_mmapped(p)) {
+        free_mmapped(inst, p);
+        return;
+    }
+    pt_tstate_t *ts = pt_tstate(inst);
+    pt_maybe_init_tcache(inst, ts);
+    pt_int_free(inst, av, p, ts ? ts->tcache : NULL, false);
+}
+
+size_t pt_usable_size(pt_inst_t *inst, const void *mem)
+{
+    if (mem == NULL)
+        return 0;
+    mchunkptr p = pt_mem2chunk(mem);
+    pt_arena_t *av = pt_owner_of_chunk(inst, p);
+    if (av == NULL) {
+        pt_mmrec_t rec;
+        if (pt_mm_find(inst, (uintptr_t)p, &rec))
+            return pt_chunksize(p) - PT_HDR;
+        return 0;
+    }
+    if (pt_misaligned_chunk(p) || pt_chunk_is_mmapped(p))
+        return 0;
+    size_t size = pt_chunksize(p);
+    if (size < PT_MINSIZE || size > av->system_mem || pt_owner_of_chunk(inst, pt_chunk_at(p, size)) != av)
+        return 0;
+    return pt_inuse(p) ? size - PT_SIZE_SZ : 0;
+}
+
+void *pt_calloc(pt_inst_t *inst, size_t n, size_t elem)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, elem, &bytes) || pt_checked_request2size(bytes) == 0 || inst->poisoned) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pt_tstate_t *ts = pt_tstate(inst);
+    pt_maybe_init_tcache(inst, ts);
+    pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    pt_arena_t *av = pt_arena_get(inst, ts, bytes);
+    mchunkptr oldtop = NULL;
+    size_t oldtopsize = 0;
+    if (av != NULL && av->top != pt_initial_top(av)) {
+        oldtop = av->top;
+        oldtopsize = pt_chunksize(oldtop);
+        /* Memory past the highest point top ever reached was never used:
+         * it is still zero from the OS and need not be cleared. */
+        if (pt_is_main(inst, av)) {
+            if (pt_contiguous(av) && inst->mp.sbrk_base &&
+                oldtopsize < (size_t)(inst->mp.sbrk_base + av->max_system_mem - (char *)oldtop))
+                oldtopsize = (size_t)(inst->mp.sbrk_base + av->max_system_mem - (char *)oldtop);
+        } else {
+            pt_heap_info_t *heap = pt_heap_for_ptr(oldtop);
+            if (oldtopsize < (size_t)((char *)heap + heap->mprotect_size - (char *)oldtop))
+                oldtopsize = (size_t)((char *)heap + heap->mprotect_size - (char *)oldtop);
+        }
+    }
+    void *mem = pt_int_malloc(inst, av, bytes, tc);
+    if (mem == NULL && av != NULL && !inst->poisoned) {
+        av = pt_arena_get_retry(inst, ts, av, bytes);
+        mem = pt_int_malloc(inst, av, bytes, tc);
+    }
+    if (av != NULL)
+        mallet_unlock(&av->mutex);
+    if (mem == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    mchunkptr p = pt_mem2chunk(mem);
+    if (pt_chunk_is_mmapped(p)) {
+        if (PT_UNLIKELY(inst->mp.perturb_byte))
+            memset(mem, 0, bytes);
+        return mem; /* fresh pages are zero */
+    }
+    size_t csz = pt_chunksize(p);
+    if (inst->mp.perturb_byte == 0 && p == oldtop && csz > oldtopsize)
+        csz = oldtopsize;
+    memset(mem, 0, csz - PT_SIZE_SZ);
+    return mem;
+}
+
+/* glibc _int_realloc: the arena is locked; oldp is not mmapped. */
+static void *int_realloc(pt_inst_t *inst, pt_arena_t *av, mchunkptr oldp, size_t oldsize, size_t nb,
+                         pt_tcache_t *tc)
+{
+    mchunkptr newp, next, remainder;
+    size_t newsize, nextsize, remainder_size;
+
+    if (PT_UNLIKELY(pt_chunksize_nomask(oldp) <= PT_HDR) || PT_UNLIKELY(oldsize >= av->system_mem)) {
+        pt_error(inst, MALLET_ERR_INVALID_REALLOC, pt_chunk2mem(oldp), "realloc(): invalid old size");
+        return NULL;
+    }
+    next = pt_chunk_at(oldp, oldsize);
+    nextsize = pt_chunksize(next);
+    if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(nextsize >= av->system_mem)) {
+        pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(oldp), "realloc(): invalid next size");
+        return NULL;
+    }
+    if (oldsize >= nb) {
+        newp = oldp;
+        newsize = oldsize;
+    } else {
+        if (next == av->top && (newsize = oldsize + nextsize) >= nb + PT_MINSIZE) {
+            /* grow into top */
+            pt_set_head_size(oldp, nb | pt_arena_bit(inst, av));
+            av->top = pt_chunk_at(oldp, nb);
+            pt_set_head(av->top, (newsize - nb) | PT_PREV_INUSE);
+            return pt_chunk2mem(oldp);
+        } else if (next != av->top && !pt_inuse(next) && (newsize = oldsize + nextsize) >= nb) {
+            /* absorb the free next chunk */
+            newp = oldp;
+            if (!pt_unlink_chunk(inst, av, next))
+                return NULL;
+        } else {
+            void *newmem = pt_int_malloc(inst, av, nb - PT_ALIGN_MASK, tc);
+            if (newmem == NULL)
+                return NULL;
+            newp = pt_mem2chunk(newmem);
+            newsize = pt_chunksize(newp);
+            if (newp == next) {
+                /* the new chunk follows the old one: merge, no copy */
+                newsize += oldsize;
+                newp = oldp;
+            } else {
+                memcpy(newmem, pt_chunk2mem(oldp), oldsize - PT_SIZE_SZ);
+                pt_int_free(inst, av, oldp, tc, true);
+                return pt_chunk2mem(newp);
+            }
+        }
+    }
+    /* free the tail if it is big enough to be a chunk */
+    remainder_size = newsize - nb;
+    if (remainder_size < PT_MINSIZE) {
+        pt_set_head_size(newp, newsize | pt_arena_bit(inst, av));
+        pt_set_inuse_at(newp, newsize);
+    } else {
+        remainder = pt_chunk_at(newp, nb);
+        pt_set_head_size(newp, nb | pt_arena_bit(inst, av));
+        pt_set_head(remainder, remainder_size | PT_PREV_INUSE | pt_arena_bit(inst, av));
+        pt_set_inuse_at(remainder, remainder_size);
+        pt_int_free(inst, av, remainder, tc, true);
+    }
+    return pt_chunk2mem(newp);
+}
+
+void *pt_realloc(pt_inst_t *inst, void *oldmem, size_t bytes)
+{
+    if (bytes == 0 && oldmem != NULL) {
+        pt_free(inst, oldmem);
+        return NULL;
+    }
+    if (oldmem == NULL)
+        return pt_malloc(inst, bytes);
+    if (inst->poisoned) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    mchunkptr oldp = pt_mem2chunk(oldmem);
+    pt_arena_t *ar_ptr = pt_owner_of_chunk(inst, oldp);
+    bool mmapped;
+    if (ar_ptr == NULL) {
+        if (!pt_mm_find(inst, (uintptr_t)oldp, NULL)) {
+            pt_error(inst, MALLET_ERR_INVALID_REALLOC, oldmem, "realloc(): invalid pointer");
+            return NULL;
+        }
+        mmapped = true;
+    } else {
+        mmapped = pt_chunk_is_mmapped(oldp);
+    }
+    size_t oldsize = pt_chunksize(oldp);
+    pt_tstate_t *ts = NULL;
+    if (!mmapped) {
+        ts = pt_tstate(inst);
+        pt_maybe_init_tcache(inst, ts);
+    }
+    if (PT_UNLIKELY((uintptr_t)oldp > (uintptr_t)-oldsize) || PT_UNLIKELY(pt_misaligned_chunk(oldp))) {
+        pt_error(inst, MALLET_ERR_INVALID_REALLOC, oldmem, "realloc(): invalid pointer");
+        return NULL;
+    }
+    size_t nb = pt_checked_request2size(bytes);
+    if (nb == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (mmapped) {
+        bool bad = false;
+        mchunkptr newp = pt_mremap_chunk(inst, oldp, nb, &bad);
+        if (newp)
+            return pt_chunk2mem(newp);
+        if (bad) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (oldsize - PT_SIZE_SZ >= nb)
+            return oldmem; /* do nothing */
+        void *newmem = pt_malloc(inst, bytes);
+        if (newmem == NULL)
+            return NULL;
+        memcpy(newmem, oldmem, oldsize - PT_HDR);
+        pt_munmap_chunk(inst, oldp);
+        return newmem;
+    }
+    pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    mallet_lock(&ar_ptr->mutex);
+    void *newp = int_realloc(inst, ar_ptr, oldp, oldsize, nb, tc);
+    mallet_unlock(&ar_ptr->mutex);
+    if (newp == NULL && !inst->poisoned) {
+        /* try another arena */
+        newp = pt_malloc(inst, bytes);
+        if (newp != NULL) {
+            memcpy(newp, oldmem, oldsize - PT_SIZE_SZ);
+            pt_int_free(inst, ar_ptr, oldp, tc, false);
+        }
+    }
+    if (newp == NULL)
+        errno = ENOMEM;
+    return newp;
+}
+
+/* glibc _int_memalign: over-allocate, carve an aligned chunk, free the
+ * leader and the tail. */
+static void *int_memalign(pt_inst_t *inst, pt_arena_t *av, size_t alignment, size_t bytes, pt_tcache_t *tc)
+{
+    size_t nb = pt_checked_request2size(bytes);
+    if (nb == 0 || nb > SIZE_MAX - alignment - PT_MINSIZE) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *m = pt_int_malloc(inst, av, nb + alignment + PT_MINSIZE, tc);
+    if (m == NULL)
+        return NULL;
+    mchunkptr p = pt_mem2chunk(m);
+    if (((uintptr_t)m % alignment) != 0) {
+        char *brk = (char *)pt_mem2chunk((void *)(((uintptr_t)(m + alignment - 1)) & -(uintptr_t)alignment));
+        if ((size_t)(brk - (char *)p) < PT_MINSIZE)
+            brk += alignment;
+        mchunkptr newp = (mchunkptr)brk;
+        size_t leadsize = (size_t)(brk - (char *)p);
+        size_t newsize = pt_chunksize(p) - leadsize;
+        if (pt_chunk_is_mmapped(p)) {
+            pt_mmrec_t rec;
+            pt_mm_find(inst, (uintptr_t)p, &rec);
+            newp->prev_size = p->prev_size + leadsize;
+            pt_set_head(newp, newsize | PT_IS_MMAPPED);
+            pt_mm_update(inst, (uintptr_t)p, (uintptr_t)newp, rec.base, rec.len);
+            return pt_chunk2mem(newp);
+        }
+        pt_set_head(newp, newsize | PT_PREV_INUSE | pt_arena_bit(inst, av));
+        pt_set_inuse_at(newp, newsize);
+        pt_set_head_size(p, leadsize | pt_arena_bit(inst, av));
+        pt_int_free(inst, av, p, tc, true);
+        p = newp;
+    }
+    if (!pt_chunk_is_mmapped(p)) {
+        size_t size = pt_chunksize(p);
+        if (size > nb + PT_MINSIZE) {
+            size_t remainder_size = size - nb;
+            mchunkptr remainder = pt_chunk_at(p, nb);
+            pt_set_head(remainder, remainder_size | PT_PREV_INUSE | pt_arena_bit(inst, av));
+            pt_set_head_size(p, nb);
+            pt_int_free(inst, av, remainder, tc, true);
+        }
+    }
+    return pt_chunk2mem(p);
+}
+
+void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes)
+{
+    if (alignment <= PT_ALIGNMENT)
+        return pt_malloc(inst, bytes);
+    if (alignment < PT_MINSIZE)
+        alignment = PT_MINSIZE;
+    if (alignment > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if ((alignment & (alignment - 1)) != 0) {
+        size_t a = PT_ALIGNMENT * 2;
+        while (a < alignment)
+            a <<= 1;
+        alignment = a;
+    }
+    if (inst->poisoned) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pt_tstate_t *ts = pt_tstate(inst);
+    pt_maybe_init_tcache(inst, ts);
+    pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    pt_arena_t *av = pt_arena_get(inst, ts, bytes + alignment + PT_MINSIZE);
+    void *p = int_memalign(inst, av, alignment, bytes, tc);
+    if (p == NULL && av != NULL && !inst->poisoned) {
+        av = pt_arena_get_retry(inst, ts, av, bytes);
+        p = int_memalign(inst, av, alignment, bytes, tc);
+    }
+    if (av != NULL)
+        mallet_unlock(&av->mutex);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}

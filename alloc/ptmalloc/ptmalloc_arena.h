@@ -1,0 +1,319 @@
+/*
+ * ptmalloc_arena.h — the state of one ptmalloc instance and its arenas,
+ * shared by every ptmalloc_*.c file (internal; not a public header).
+ *
+ * glibc keeps one process-wide set of globals (main_arena, mp_, the arena
+ * list, thread_arena, tcache). mallet needs independent instances, so all
+ * of that lives in a pt_inst_t, mapped with mallet_os_map outside any heap:
+ *
+ *   pt_inst_t (own mapping)          heaps (64 MiB aligned mappings)
+ *   +---------------------+          +-----------+---------------+-------
+ *   | zone, mp_ params    |   next   | heap_info | pt_arena_t #1 | chunks
+ *   | main_arena ---------+--------->+-----------+---------------+-------
+ *   | emulated brk range  |
+ *   | heap table, mmap    |   per-thread record (own mapping), one slot per
+ *   | chunk registry      |   live instance: {gen, thread_arena, tcache}
+ *   +---------------------+
+ *
+ * The registries (heaps, mmapped chunks, main-arena segments) are kept
+ * outside the heap on purpose: destroy() unmaps everything an instance
+ * owns by walking them, even after the heap itself was corrupted, and the
+ * ownership test never has to trust a chunk header.
+ */
+#ifndef MALLET_PTMALLOC_ARENA_H
+#define MALLET_PTMALLOC_ARENA_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mallet/mallet.h"
+#include "os/os.h"
+#include "ptmalloc/ptmalloc_chunk.h"
+
+typedef struct pt_inst pt_inst_t;
+typedef struct pt_arena pt_arena_t;
+typedef struct pt_tcache pt_tcache_t;
+
+#define PT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- arena (glibc's struct malloc_state) -------------------------------- */
+#define PT_NONCONTIGUOUS_BIT 2
+
+struct pt_arena {
+    mallet_lock_t mutex;
+    int flags;
+    int have_fastchunks;
+    mchunkptr fastbinsY[PT_NFASTBINS];
+    mchunkptr top;
+    mchunkptr last_remainder;
+    mchunkptr bins[PT_NBINS * 2 - 2];
+    unsigned binmap[PT_BINMAPSIZE];
+    pt_arena_t *next;
+    pt_arena_t *next_free;
+    size_t attached_threads;
+    size_t system_mem;
+    size_t max_system_mem;
+    /* mallet: owning instance and arena number (malloc_info's heap nr) */
+    pt_inst_t *inst;
+    unsigned nr;
+};
+
+/* Bin heads overlay the bins[] pairs: only fd/bk of the fake chunk are used. */
+#define pt_bin_at(m, i) \
+    ((mchunkptr)((char *)&(m)->bins[((i) - 1) * 2] - offsetof(pt_chunk_t, fd)))
+#define pt_next_bin(b) ((mchunkptr)((char *)(b) + (sizeof(mchunkptr) << 1)))
+#define pt_first(b) ((b)->fd)
+#define pt_last(b) ((b)->bk)
+#define pt_unsorted_chunks(m) pt_bin_at(m, 1)
+#define pt_initial_top(m) pt_unsorted_chunks(m)
+#define pt_contiguous(m) (((m)->flags & PT_NONCONTIGUOUS_BIT) == 0)
+#define pt_mark_bin(m, i) ((m)->binmap[pt_idx2block(i)] |= pt_idx2bit(i))
+
+/* glibc's heap_info: at the base of every 64 MiB heap of a non-main arena. */
+typedef struct pt_heap_info {
+    pt_arena_t *ar_ptr;
+    struct pt_heap_info *prev;
+    size_t size;          /* bytes in use (read/write) */
+    size_t mprotect_size; /* bytes ever made read/write */
+    size_t pagesize;
+    char pad[8];          /* sizeof + 16 is a multiple of 16 */
+} pt_heap_info_t;
+
+static inline pt_heap_info_t *pt_heap_for_ptr(const void *p)
+{
+    return (pt_heap_info_t *)((uintptr_t)p & ~(PT_HEAP_MAX_SIZE - 1));
+}
+
+/* ---- tcache ---------------------------------------------------------------- */
+typedef struct pt_tentry {
+    struct pt_tentry *next; /* safe-linked */
+    uintptr_t key;          /* inst->tcache_key while in a tcache */
+} pt_tentry_t;
+
+struct pt_tcache {
+    uint16_t counts[PT_TCACHE_MAX_BINS];
+    pt_tentry_t *entries[PT_TCACHE_MAX_BINS];
+};
+
+/* ---- per-thread state, one slot per live instance ------------------------ */
+typedef struct pt_tstate {
+    uint64_t gen;               /* == inst->gen when this slot is valid */
+    pt_arena_t *arena;          /* glibc's thread_arena */
+    pt_tcache_t *tcache;
+    bool tcache_shutting_down;
+    struct pt_tstate *next, *prev; /* the instance's list of thread states */
+} pt_tstate_t;
+
+#define PT_MAX_INSTANCES 256
+
+/* ---- tunables (glibc's mp_) ------------------------------------------------ */
+typedef struct pt_params {
+    size_t trim_threshold;
+    size_t top_pad;
+    size_t mmap_threshold;
+    size_t arena_test;
+    size_t arena_max;
+    int n_mmaps;
+    int n_mmaps_max;
+    int max_n_mmaps;
+    int no_dyn_threshold;
+    size_t mmapped_mem;
+    size_t max_mmapped_mem;
+    char *sbrk_base;
+    size_t tcache_bins;
+    size_t tcache_max_bytes;
+    size_t tcache_count;
+    size_t tcache_unsorted_limit;
+    int perturb_byte;
+    size_t max_fast; /* glibc's global_max_fast */
+} pt_params_t;
+
+/* Options (the mallet table in ptmalloc_api.c). -1 = glibc's default. */
+typedef struct pt_settings {
+    long mxfast, trim_threshold, top_pad, mmap_threshold, mmap_max, perturb;
+    long arena_test, arena_max, tcache_max, tcache_count, tcache_unsorted_limit;
+    long hugetlb;
+    size_t brk_reserve;
+    bool harden;
+} pt_settings_t;
+
+/* A registered OS mapping holding one mmapped chunk. */
+typedef struct pt_mmrec {
+    uintptr_t chunk; /* key: the chunk address; 0 empty, 1 deleted */
+    uintptr_t base;
+    size_t len;
+} pt_mmrec_t;
+
+#define PT_HEAP_SLOTS 4096 /* 256 GiB of non-main heaps per instance */
+#define PT_MAX_SEGS 64     /* main-arena segments mapped after brk ran out */
+
+struct pt_inst {
+    mallet_zone_t zone; /* first: a zone pointer is an instance pointer */
+    pt_params_t mp;
+    pt_settings_t set;
+    pt_arena_t main_arena;
+
+    mallet_lock_t list_lock;      /* arena list, narenas */
+    mallet_lock_t free_list_lock; /* free_list, attached_threads */
+    pt_arena_t *free_list;
+    size_t narenas;
+    size_t narenas_limit;
+    pt_arena_t *next_to_use;
+    uintptr_t tcache_key;
+
+    unsigned slot;
+    uint64_t gen;
+    bool is_default;
+    volatile int poisoned; /* an error was reported and the handler returned */
+
+    /* Emulated sbrk for the main arena: [brk_base, brk_cur) is the heap. */
+    char *brk_base, *brk_cur, *brk_end;
+
+    /* Registries of every mapping, outside the heap. */
+    mallet_lock_t map_lock;
+    unsigned nsegs;
+    struct { char *base; size_t len; } segs[PT_MAX_SEGS];
+    pt_mmrec_t *mm;
+    size_t mm_cap, mm_used, mm_live;
+    size_t nheaps;
+    uintptr_t heaps[PT_HEAP_SLOTS]; /* heap bases; 0 empty, 1 deleted */
+
+    mallet_lock_t ts_lock;
+    pt_tstate_t *ts_head;
+    size_t released; /* bytes given back to the OS by trimming, ever */
+    /* hardened mode (ptmalloc.harden): recently unmapped mmapped chunks */
+    uintptr_t unmapped[64];
+    unsigned unmapped_next;
+    char name[32];
+};
+
+#define PT_INST(z) ((pt_inst_t *)(z))
+
+/* ---- errors (ptmalloc_zone.c) --------------------------------------------
+ * Reports glibc's malloc_printerr text; marks the instance poisoned.
+ * Returns only when a non-aborting handler is installed: the caller then
+ * abandons the operation. */
+void pt_error(pt_inst_t *inst, mallet_error_kind_t kind, const void *ptr, const char *msg);
+
+/* ---- ptmalloc_arena.c ------------------------------------------------------ */
+void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main);
+pt_tstate_t *pt_tstate_slow(pt_inst_t *inst);
+extern __thread struct pt_thread *pt_self __attribute__((tls_model("initial-exec")));
+struct pt_thread { pt_tstate_t st[PT_MAX_INSTANCES]; };
+static inline pt_tstate_t *pt_tstate(pt_inst_t *inst)
+{
+    struct pt_thread *t = pt_self;
+    if (PT_LIKELY(t != NULL) && PT_LIKELY(t->st[inst->slot].gen == inst->gen))
+        return &t->st[inst->slot];
+    return pt_tstate_slow(inst);
+}
+/* Locked arena for this thread (glibc arena_get). ts may be NULL. */
+pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size);
+/* After a failure in ar_ptr (locked): another arena, locked (arena_get_retry). */
+pt_arena_t *pt_arena_get_retry(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *ar_ptr, size_t bytes);
+int pt_inst_register(pt_inst_t *inst);
+void pt_inst_unregister(pt_inst_t *inst);
+void pt_fork_lock(pt_inst_t *inst);
+void pt_fork_unlock(pt_inst_t *inst);
+void pt_fork_reinit(pt_inst_t *inst);
+void pt_lock_all(pt_inst_t *inst);
+void pt_unlock_all(pt_inst_t *inst);
+
+/* ---- ptmalloc_maps.c: registries of mappings -------------------------------- */
+int pt_mm_add(pt_inst_t *inst, uintptr_t chunk, uintptr_t base, size_t len);
+bool pt_mm_find(pt_inst_t *inst, uintptr_t chunk, pt_mmrec_t *out);
+void pt_mm_remove(pt_inst_t *inst, uintptr_t chunk);
+void pt_mm_update(pt_inst_t *inst, uintptr_t old_chunk, uintptr_t chunk, uintptr_t base, size_t len);
+bool pt_mm_contains(pt_inst_t *inst, uintptr_t addr);
+int pt_heap_add(pt_inst_t *inst, pt_heap_info_t *h);
+void pt_heap_remove(pt_inst_t *inst, pt_heap_info_t *h);
+bool pt_heap_known(const pt_inst_t *inst, uintptr_t base);
+/* Where an address lies: which arena's memory (NULL: not in any heap). */
+pt_arena_t *pt_arena_of_addr(pt_inst_t *inst, uintptr_t addr);
+/* The arena whose committed memory holds the 16-byte header at p, or NULL. */
+pt_arena_t *pt_owner_of_chunk(pt_inst_t *inst, mchunkptr p);
+void pt_release_all_mappings(pt_inst_t *inst);
+
+/* ---- ptmalloc_tcache.c ---------------------------------------------------- */
+void pt_tcache_init(pt_inst_t *inst, pt_tstate_t *ts);
+static inline void pt_maybe_init_tcache(pt_inst_t *inst, pt_tstate_t *ts)
+{
+    if (ts != NULL && PT_UNLIKELY(ts->tcache == NULL) && !ts->tcache_shutting_down)
+        pt_tcache_init(inst, ts);
+}
+void pt_tcache_put(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t idx);
+void *pt_tcache_get(pt_inst_t *inst, pt_tcache_t *tc, size_t idx); /* NULL after an error */
+/* free side: 1 = chunk taken by the tcache, 0 = not, -1 = error reported. */
+int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t size);
+void pt_tcache_thread_shutdown(pt_inst_t *inst, pt_tstate_t *ts);
+
+/* ---- ptmalloc_malloc.c ----------------------------------------------------- */
+void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc);
+void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n);
+
+/* ---- ptmalloc_free.c -------------------------------------------------------- */
+/* have_lock: the arena's mutex is held by the caller. */
+void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, bool have_lock);
+bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p); /* false after an error */
+void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av);
+void pt_free_perturb(pt_inst_t *inst, void *p, size_t n);
+
+/* ---- ptmalloc_sysmalloc.c --------------------------------------------------- */
+void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc);
+int pt_systrim(pt_inst_t *inst, size_t pad, pt_arena_t *av);
+int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t *tc);
+void pt_munmap_chunk(pt_inst_t *inst, mchunkptr p);
+mchunkptr pt_mremap_chunk(pt_inst_t *inst, mchunkptr p, size_t new_size, bool *failed_check);
+pt_heap_info_t *pt_new_heap(pt_inst_t *inst, size_t size, size_t top_pad);
+int pt_malloc_trim(pt_inst_t *inst, size_t pad);
+int pt_brk_init(pt_inst_t *inst, size_t reserve);
+
+/* ---- ptmalloc_api.c ---------------------------------------------------------- */
+void *pt_malloc(pt_inst_t *inst, size_t bytes);
+void pt_free(pt_inst_t *inst, void *mem);
+void *pt_calloc(pt_inst_t *inst, size_t n, size_t elem);
+void *pt_realloc(pt_inst_t *inst, void *oldmem, size_t bytes);
+void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes);
+size_t pt_usable_size(pt_inst_t *inst, const void *mem);
+int pt_mallopt(pt_inst_t *inst, int param, int value);
+int pt_load_settings(pt_inst_t *inst, const char *options, char *err, size_t errlen);
+void pt_apply_settings(pt_inst_t *inst);
+void pt_print_options(int fd);
+struct mallinfo2;
+void pt_mallinfo2(pt_inst_t *inst, struct mallinfo2 *m);
+void pt_malloc_stats(pt_inst_t *inst, int fd);
+int pt_malloc_info(pt_inst_t *inst, int options, void *fp);
+
+/* ---- ptmalloc_introspect.c ---------------------------------------------------- */
+int pt_check(pt_inst_t *inst);
+void pt_statistics(pt_inst_t *inst, mallet_zone_stats_t *s);
+int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorder_t recorder);
+void pt_print(pt_inst_t *inst, int fd, bool verbose);
+
+/* ---- hardened mode (ptmalloc.harden=1), beyond glibc ---------------------------
+ * Fastbin chunks carry a key in their bk word, like tcache entries, so a
+ * double free that is not at the top of the fastbin is caught by a scan;
+ * a free of a chunk lying inside top is a double free; recently unmapped
+ * mmapped chunks are remembered; free-list links are checked to point
+ * into the instance before they are followed. */
+static inline bool pt_hard(const pt_inst_t *inst) { return inst->set.harden; }
+static inline mchunkptr pt_fast_key(const pt_inst_t *inst) { return (mchunkptr)(inst->tcache_key ^ 0x5a5a5a5a5a5a5a5aull); }
+/* A link may point at a bin head of av or into av's committed memory. */
+bool pt_link_ok(pt_inst_t *inst, pt_arena_t *av, const void *p);
+bool pt_recently_unmapped(pt_inst_t *inst, uintptr_t chunk);
+
+/* Is the arena the instance's main arena? */
+static inline bool pt_is_main(const pt_inst_t *inst, const pt_arena_t *av) { return av == &inst->main_arena; }
+static inline size_t pt_arena_bit(const pt_inst_t *inst, const pt_arena_t *av)
+{
+    return pt_is_main(inst, av) ? 0 : PT_NON_MAIN_ARENA;
+}
+
+#define PT_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((a) - 1))
+#define PT_ALIGN_DOWN(x, a) ((x) & ~((a) - 1))
+
+#endif /* MALLET_PTMALLOC_ARENA_H */

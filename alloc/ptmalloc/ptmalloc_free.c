@@ -1,0 +1,259 @@
+/*
+ * ptmalloc_free.c — _int_free, unlink_chunk and malloc_consolidate
+ * (ALLOCATOR_REFERENCE.md §D.5, §D.7, §D.8).
+ *
+ * A freed chunk goes, in order: to the thread's tcache if its bin has
+ * room; to a fastbin if it is at most max_fast (still marked in use, so
+ * neighbours never merge with it); otherwise it is merged with free
+ * neighbours (backward, then forward or into top) and put at the head of
+ * the unsorted list. A merged chunk of 64 KiB or more triggers
+ * malloc_consolidate and a trim of the top.
+ *
+ * Every check runs before the chunk is linked anywhere, so when an error
+ * handler returns the operation is simply abandoned (the chunk leaks).
+ */
+#include "ptmalloc/ptmalloc_arena.h"
+
+void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
+{
+    if (PT_UNLIKELY(inst->mp.perturb_byte))
+        memset(p, inst->mp.perturb_byte, n);
+}
+
+bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
+{
+    if (pt_chunksize(p) != pt_next_chunk(p)->prev_size) {
+        pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "corrupted size vs. prev_size");
+        return false;
+    }
+    mchunkptr fd = p->fd, bk = p->bk;
+    if (pt_hard(inst) && (!pt_link_ok(inst, av, fd) || !pt_link_ok(inst, av, bk) ||
+                          (!pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL &&
+                           (!pt_link_ok(inst, av, p->fd_nextsize) || !pt_link_ok(inst, av, p->bk_nextsize))))) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
+        return false;
+    }
+    if (PT_UNLIKELY(fd->bk != p || bk->fd != p)) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
+        return false;
+    }
+    bool large = !pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL;
+    if (large && (p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p)) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p),
+                 "corrupted double-linked list (not small)");
+        return false;
+    }
+    fd->bk = bk;
+    bk->fd = fd;
+    if (large) {
+        if (fd->fd_nextsize == NULL) {
+            /* fd is the next chunk of the same size: it takes p's place */
+            if (p->fd_nextsize == p) {
+                fd->fd_nextsize = fd->bk_nextsize = fd;
+            } else {
+                fd->fd_nextsize = p->fd_nextsize;
+                fd->bk_nextsize = p->bk_nextsize;
+                p->fd_nextsize->bk_nextsize = fd;
+                p->bk_nextsize->fd_nextsize = fd;
+            }
+        } else {
+            p->fd_nextsize->bk_nextsize = p->bk_nextsize;
+            p->bk_nextsize->fd_nextsize = p->fd_nextsize;
+        }
+    }
+    return true;
+}
+
+/* Merge p (size bytes, not linked anywhere) with its free neighbours and
+ * put the result at the unsorted head or into top. Returns the merged size,
+ * 0 after an error. */
+static size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, mchunkptr nextchunk,
+                            size_t nextsize, const char *prev_msg, const char *unsorted_msg)
+{
+    if (!pt_prev_inuse(p)) {
+        size_t prevsize = p->prev_size;
+        size += prevsize;
+        p = pt_chunk_minus(p, prevsize);
+        if (PT_UNLIKELY(pt_chunksize(p) != prevsize)) {
+            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), prev_msg);
+            return 0;
+        }
+        if (!pt_unlink_chunk(inst, av, p))
+            return 0;
+    }
+    if (nextchunk != av->top) {
+        if (!pt_inuse_at(nextchunk, nextsize)) {
+            if (!pt_unlink_chunk(inst, av, nextchunk))
+                return 0;
+            size += nextsize;
+        } else {
+            pt_clear_inuse_at(nextchunk, 0);
+        }
+        mchunkptr bck = pt_unsorted_chunks(av);
+        mchunkptr fwd = bck->fd;
+        if (unsorted_msg && PT_UNLIKELY(fwd->bk != bck)) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), unsorted_msg);
+            return 0;
+        }
+        p->fd = fwd;
+        p->bk = bck;
+        if (!pt_in_smallbin_range(size)) {
+            p->fd_nextsize = NULL;
+            p->bk_nextsize = NULL;
+        }
+        bck->fd = p;
+        fwd->bk = p;
+        pt_set_head(p, size | PT_PREV_INUSE);
+        pt_set_foot(p, size);
+    } else {
+        size += nextsize;
+        pt_set_head(p, size | PT_PREV_INUSE);
+        av->top = p;
+    }
+    return size;
+}
+
+void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
+{
+    av->have_fastchunks = 0;
+    for (unsigned i = 0; i < PT_NFASTBINS; i++) {
+        mchunkptr *fb = &av->fastbinsY[i];
+        mchunkptr p = *fb;
+        *fb = NULL;
+        while (p != NULL) {
+            if (PT_UNLIKELY(pt_misaligned_chunk(p))) {
+                pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
+                         "malloc_consolidate(): unaligned fastbin chunk detected");
+                return;
+            }
+            if (pt_hard(inst) && !pt_misaligned_chunk(p) && !pt_owner_of_chunk(inst, p)) {
+                pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
+                         "malloc_consolidate(): corrupted fastbin entry (hardened)");
+                return;
+            }
+            if (PT_UNLIKELY(&av->fastbinsY[pt_fastbin_index(pt_chunksize(p))] != fb)) {
+                pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p),
+                         "malloc_consolidate(): invalid chunk size");
+                return;
+            }
+            mchunkptr nextp = PT_REVEAL_PTR(p->fd);
+            size_t size = pt_chunksize(p);
+            mchunkptr nextchunk = pt_chunk_at(p, size);
+            size_t nextsize = pt_chunksize(nextchunk);
+            if (merge_and_bin(inst, av, p, size, nextchunk, nextsize, "corrupted size vs. prev_size in fastbins",
+                              NULL) == 0)
+                return;
+            p = nextp;
+        }
+    }
+}
+
+void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, bool have_lock)
+{
+    size_t size = pt_chunksize(p);
+
+    if (PT_UNLIKELY((uintptr_t)p > (uintptr_t)-size) || PT_UNLIKELY(pt_misaligned_chunk(p))) {
+        pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid pointer");
+        return;
+    }
+    if (PT_UNLIKELY(size < PT_MINSIZE || !pt_aligned_ok(size))) {
+        pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid size");
+        return;
+    }
+
+    /* tcache: checked and filled before the arena is touched */
+    int t = pt_tcache_free(inst, tc, p, size);
+    if (t != 0)
+        return;
+
+    if (!have_lock)
+        mallet_lock(&av->mutex);
+
+    if (pt_hard(inst) && (char *)p > (char *)av->top && (char *)p < (char *)av->top + pt_chunksize(av->top)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (top)");
+        goto out;
+    }
+
+    if (size <= inst->mp.max_fast) {
+        /* fastbin: LIFO, chunk stays "in use" */
+        mchunkptr next = pt_chunk_at(p, size);
+        if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= av->system_mem)) {
+            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
+            goto out;
+        }
+        unsigned idx = pt_fastbin_index(size);
+        mchunkptr *fb = &av->fastbinsY[idx];
+        mchunkptr old = *fb;
+        if (PT_UNLIKELY(old == p)) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
+            goto out;
+        }
+        if (pt_hard(inst) && p->bk == pt_fast_key(inst)) {
+            size_t k = 0;
+            for (mchunkptr c = old; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
+                if (c == p) {
+                    pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
+                    goto out;
+                }
+                if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
+                    break;
+            }
+        }
+        if (old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
+            goto out;
+        }
+        pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
+        av->have_fastchunks = 1;
+        p->fd = PT_PROTECT_PTR(&p->fd, old);
+        if (pt_hard(inst))
+            p->bk = pt_fast_key(inst);
+        *fb = p;
+        goto out;
+    }
+
+    {
+        mchunkptr nextchunk = pt_chunk_at(p, size);
+        if (PT_UNLIKELY(p == av->top)) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (top)");
+            goto out;
+        }
+        if (pt_contiguous(av) &&
+            PT_UNLIKELY((char *)nextchunk >= (char *)av->top + pt_chunksize(av->top))) {
+            pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "double free or corruption (out)");
+            goto out;
+        }
+        if (PT_UNLIKELY(!pt_prev_inuse(nextchunk))) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (!prev)");
+            goto out;
+        }
+        size_t nextsize = pt_chunksize(nextchunk);
+        if (PT_UNLIKELY(pt_chunksize_nomask(nextchunk) <= PT_HDR) || PT_UNLIKELY(nextsize >= av->system_mem)) {
+            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (normal)");
+            goto out;
+        }
+        pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
+        size = merge_and_bin(inst, av, p, size, nextchunk, nextsize,
+                             "corrupted size vs. prev_size while consolidating", "free(): corrupted unsorted chunks");
+        if (size == 0)
+            goto out;
+
+        /* A big free: consolidate the fastbins and give memory back. */
+        if (size >= PT_FASTBIN_CONSOLIDATION_THRESHOLD) {
+            if (av->have_fastchunks) {
+                pt_malloc_consolidate(inst, av);
+                if (inst->poisoned)
+                    goto out;
+            }
+            if (pt_is_main(inst, av)) {
+                if (pt_chunksize(av->top) >= __atomic_load_n(&inst->mp.trim_threshold, __ATOMIC_RELAXED))
+                    pt_systrim(inst, inst->mp.top_pad, av);
+            } else if (!pt_contiguous(av) && pt_arena_of_addr(inst, (uintptr_t)av->top) == av) {
+                pt_heap_trim(inst, pt_heap_for_ptr(av->top), inst->mp.top_pad, tc);
+            }
+        }
+    }
+out:
+    if (!have_lock)
+        mallet_unlock(&av->mutex);
+}
