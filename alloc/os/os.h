@@ -69,7 +69,8 @@ typedef struct mallet_os_counters {
 void mallet_os_get_counters(mallet_os_counters_t *out);
 
 /* Failure injection for fault tests: after `countdown` more successful
- * maps, every map fails with ENOMEM until reset with -1 (off). */
+ * maps, every map (and every protect to read-write, which commits reserved
+ * memory) fails with ENOMEM until reset with -1 (off). */
 void mallet_os_inject_map_failures(long countdown);
 
 /* ---- entropy, time, environment, output ------------------------------------ */

@@ -125,6 +125,11 @@ int mallet_os_unmap(void *addr, size_t size)
 int mallet_os_protect(void *addr, size_t size, int prot)
 {
     atomic_fetch_add(&n_protects, 1);
+    /* Making reserved memory accessible is how a reserve-then-commit
+     * allocator (ptmalloc's emulated brk) gets memory: it fails under the
+     * injector like a map does. */
+    if (prot == MALLET_PROT_RW && injected_failure())
+        return ENOMEM;
     return mprotect(addr, size, to_prot(prot)) == 0 ? 0 : errno;
 }
 
