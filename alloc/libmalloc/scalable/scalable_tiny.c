@@ -108,7 +108,12 @@ static bool tiny_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_
     if (m < 2 || m > idx)
         return false;
     uint32_t s = idx - m;
-    if (!hdr(r, s) || inuse(r, s) || *inline_msize(r, s) != m)
+    /* A free block of m >= 2 quanta has no header bit at s + 1; without
+     * that check a free 1-quantum block at s whose +16 bytes (the next
+     * block's data) happen to equal m would be taken as spanning
+     * [s, idx), swallowing the blocks in between (libmalloc compares the
+     * true free size, get_tiny_free_size()). */
+    if (!hdr(r, s) || inuse(r, s) || hdr(r, s + 1) || *inline_msize(r, s) != m)
         return false;
     *start = s;
     *msize = m;
