@@ -17,9 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Exported by glibc 2.35+; weak so we still link against older ones. */
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
-extern const unsigned int __rseq_size __attribute__((weak));
+/* __rseq_offset and __rseq_size: exported by glibc 2.35+, declared weak in
+ * os.h so we still link against older ones. */
 
 static size_t cached_page;
 static uint64_t cached_ram;

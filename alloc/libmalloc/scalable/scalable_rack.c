@@ -39,6 +39,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
     /* Different cookies per tier, as libmalloc (small uses ~cookie). */
     rack->list_cookie = t == SZ_TINY ? (uintptr_t)z->entropy
                                      : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
+    rack->list_null = sz_link_encode(rack, NULL);
     size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
     void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
     if (map == NULL)
@@ -76,38 +77,6 @@ void sz_rack_destroy(sz_rack_t *rack)
     if (rack->mags_mapping)
         mallet_os_unmap(rack->mags_mapping, rack->mags_map_bytes);
     rack->mags_mapping = NULL;
-}
-
-sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index)
-{
-    unsigned i = rack->nmags > 1 ? mallet_os_current_cpu() % rack->nmags : 0;
-    *index = (int)i;
-    return &rack->mags[i];
-}
-
-sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index)
-{
-    for (;;) {
-        int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
-        sz_magazine_t *m = &rack->mags[mi];
-        mallet_lock(&m->lock);
-        if (__atomic_load_n(&r->mag_index, __ATOMIC_RELAXED) == mi) {
-            *index = mi;
-            return m;
-        }
-        mallet_unlock(&m->lock); /* migrated meanwhile: follow it */
-    }
-}
-
-bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
-{
-    if (rack->mags_mapping == NULL)
-        return false;
-    uintptr_t base = (uintptr_t)p & ~(sz_tiers[rack->tier].region_size - 1);
-    if (!sz_region_set_contains(&rack->regions, base))
-        return false;
-    *out = (sz_region_t)base;
-    return true;
 }
 
 /* ---- region lists ----------------------------------------------------------- */
