@@ -109,7 +109,7 @@ static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect)
                         s, bit, m->heads[s]);
         void *prev = NULL;
         for (void *b = m->heads[s]; b;) {
-            sz_region_t r;
+            sz_region_t r = NULL;
             if (((uintptr_t)b & ((1u << sz_tiers[t].qshift) - 1)) || !sz_rack_owns(rack, b, &r) ||
                 (uintptr_t)b < (uintptr_t)sz_heap(t, r))
                 return fail(z, b, "%s magazine %d slot %u: entry %p is not in any region", tn, mi,

@@ -119,7 +119,7 @@ static void sz_free(mallet_zone_t *zone, void *p)
         SZ_REPORT(z, MALLET_ERR_MISALIGNED_POINTER, false, p, "Non-aligned pointer %p being freed", p);
         return;
     }
-    sz_region_t r;
+    sz_region_t r = NULL;
     if (sz_rack_owns(&z->racks[SZ_TINY], p, &r)) {
         /* tiny quanta are 16 B: alignment was checked above */
         if (__builtin_expect((uintptr_t)p >= (uintptr_t)sz_heap(SZ_TINY, r), 1)) {
@@ -142,7 +142,7 @@ static void sz_free_definite_size(mallet_zone_t *zone, void *p, size_t n)
 {
     sz_zone_t *z = SZ(zone);
     sz_tier_t t = n <= SZ_TINY_LIMIT ? SZ_TINY : n <= z->small_limit ? SZ_SMALL : SZ_MEDIUM;
-    sz_region_t r;
+    sz_region_t r = NULL;
     if (n <= z->large_threshold && ((uintptr_t)p & (SZ_TINY_QUANTUM - 1)) == 0 &&
         sz_rack_owns(&z->racks[t], p, &r)) {
         sz_debug_tick(z);
@@ -155,7 +155,7 @@ static void sz_free_definite_size(mallet_zone_t *zone, void *p, size_t n)
 static size_t sz_size(mallet_zone_t *zone, const void *p)
 {
     sz_zone_t *z = SZ(zone);
-    sz_region_t r;
+    sz_region_t r = NULL;
     int t = owner_tier(z, p, &r);
     if (t >= 0)
         return sz_tier_size(&z->racks[t], r, p);
@@ -164,7 +164,7 @@ static size_t sz_size(mallet_zone_t *zone, const void *p)
 
 static bool sz_claimed_address(mallet_zone_t *zone, void *p)
 {
-    sz_region_t r;
+    sz_region_t r = NULL;
     return owner_tier(SZ(zone), p, &r) >= 0 || sz_large_claimed(SZ(zone), p);
 }
 
@@ -190,15 +190,15 @@ static void *sz_realloc(mallet_zone_t *zone, void *p, size_t n)
         return sz_malloc(zone, 1); /* libmalloc returns a minimum block */
     }
     sz_debug_tick(z);
-    size_t old = sz_size(zone, p);
+    sz_region_t r = NULL;
+    int t = owner_tier(z, p, &r), nt = request_tier(z, n);
+    size_t old = t >= 0 ? sz_tier_size(&z->racks[t], r, p) : sz_large_size(z, p);
     if (old == 0) {
         SZ_REPORT(z, MALLET_ERR_INVALID_REALLOC, false, p,
                   "pointer %p being reallocated was not allocated", p);
         errno = EINVAL;
         return NULL;
     }
-    sz_region_t r;
-    int t = owner_tier(z, p, &r), nt = request_tier(z, n);
     if (t >= 0 && t == nt) {
         unsigned q = sz_qshift(t);
         if (sz_tier_resize(&z->racks[t], r, p, (uint32_t)((n + (1u << q) - 1) >> q)))
