@@ -209,8 +209,10 @@ static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_
 bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mag_index, uint32_t msize);
 /* After a free into magazine m (locked): maybe hand a region to the depot. */
 void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
-/* Free into a depot region finished: madvise, maybe unmap. depot locked. */
-void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize);
+/* Free of [freed_idx, +freed_msize) into a depot region finished, forming
+ * the free block [idx, +msize): madvise, maybe unmap. depot locked. */
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                              uint32_t freed_idx, uint32_t freed_msize);
 size_t sz_rack_pressure_relief(sz_rack_t *rack);
 void sz_rack_lock_all(sz_rack_t *rack);
 void sz_rack_unlock_all(sz_rack_t *rack);

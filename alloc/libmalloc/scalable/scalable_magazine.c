@@ -267,7 +267,7 @@ SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int m
     b_set_free(t, r, start, total);
     sz_list_push_t(rack, t, m, r, start, total);
     if (mag_index == SZ_MAG_DEPOT)
-        sz_rack_depot_after_free(rack, r, start, total); /* may unmap r */
+        sz_rack_depot_after_free(rack, r, start, total, idx, msize); /* may unmap r */
     else if (t == SZ_MEDIUM)
         sz_medium_freed(rack, m, r, start, total);
 }

@@ -161,7 +161,10 @@ static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_
     sz_region_unmap(rack->tier, r);
 }
 
-static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+/* madvise the whole pages of the free block [idx, idx+msize) that also
+ * lie within [near_lo, near_hi). */
+static size_t advise_block_within(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                                  uintptr_t near_lo, uintptr_t near_hi, int how)
 {
     size_t page = sz_page();
     /* Keep the list entry and tiny's inline sizes (first 18 and last 2
@@ -170,12 +173,21 @@ static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_
     uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, idx + msize) - 2;
     lo = sz_round_up(lo, page);
     hi &= ~(uintptr_t)(page - 1);
+    if (lo < near_lo)
+        lo = near_lo;
+    if (hi > near_hi)
+        hi = near_hi;
     if (hi <= lo)
         return 0;
     if (rack->zone->s.scribble)
         memset((void *)lo, 0xDD, hi - lo);
     mallet_os_decommit((void *)lo, hi - lo, how);
     return hi - lo;
+}
+
+static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+{
+    return advise_block_within(rack, r, idx, msize, 0, UINTPTR_MAX, how);
 }
 
 size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
@@ -320,14 +332,24 @@ void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
     mallet_unlock(&depot->lock);
 }
 
-void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                              uint32_t freed_idx, uint32_t freed_msize)
 {
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
     if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
         unmap_depot_region(rack, depot, r);
         return;
     }
-    sz_advise_free_block(rack, r, idx, msize);
+    /* Only the pages the freed block touches (plus the neighbours' entry
+     * and trailing-size bytes it absorbed) can have become free: the rest
+     * of the coalesced block was madvised when it was freed or when the
+     * region entered the depot. libmalloc clamps the same way
+     * (small_madvise_free_range_no_lock), instead of re-advising the whole
+     * coalesced block on every free. */
+    size_t page = sz_page();
+    uintptr_t near_lo = ((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx) - 2) & ~(uintptr_t)(page - 1);
+    uintptr_t near_hi = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx + freed_msize) + 32, page);
+    advise_block_within(rack, r, idx, msize, near_lo, near_hi, MALLET_DECOMMIT_LAZY);
 }
 
 /* Pressure relief: drop every cached block, unmap every empty region and
