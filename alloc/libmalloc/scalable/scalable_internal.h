@@ -27,6 +27,7 @@
 #include "mallet/mallet.h"
 #include "mallet/options.h"
 #include "os/os.h"
+#include "scalable_lock.h"
 #include "scalable_region.h"
 
 #define SZ_BACKEND_ID "scalable"
@@ -58,7 +59,7 @@ typedef struct sz_settings {
 #define SZ_BITMAP_WORDS ((SZ_MAX_SLOTS + 63) / 64)
 
 typedef struct sz_magazine {
-    mallet_lock_t lock;
+    sz_lock_t lock;
     /* Held while this magazine maps a new region, so that only one thread
      * per magazine makes the syscall and none holds `lock` meanwhile. */
     mallet_lock_t alloc_lock;
@@ -185,12 +186,12 @@ static inline sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, 
     for (;;) {
         int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
         sz_magazine_t *m = &rack->mags[mi];
-        mallet_lock(&m->lock);
+        sz_lock(&m->lock);
         if (__builtin_expect(__atomic_load_n(&r->mag_index, __ATOMIC_RELAXED) == mi, 1)) {
             *index = mi;
             return m;
         }
-        mallet_unlock(&m->lock); /* migrated meanwhile: follow it */
+        sz_unlock(&m->lock); /* migrated meanwhile: follow it */
     }
 }
 static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)

@@ -174,7 +174,7 @@ SZ_INLINE void *tier_malloc(sz_rack_t *rack, sz_tier_t t, uint32_t msize)
 {
     int mi;
     sz_magazine_t *m = sz_rack_current_mag(rack, &mi);
-    mallet_lock(&m->lock);
+    sz_lock(&m->lock);
     bool corrupt = false;
     void *p = mag_alloc_locked(rack, t, m, msize, &corrupt);
     /* Bounded: each refill either installs room for msize or gives up. */
@@ -183,7 +183,7 @@ SZ_INLINE void *tier_malloc(sz_rack_t *rack, sz_tier_t t, uint32_t msize)
             break;
         p = mag_alloc_locked(rack, t, m, msize, &corrupt);
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return p;
 }
 
@@ -207,7 +207,7 @@ unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsig
     int mi;
     sz_magazine_t *m = sz_rack_current_mag(rack, &mi);
     unsigned n = 0;
-    mallet_lock(&m->lock);
+    sz_lock(&m->lock);
     while (n < count) {
         bool corrupt = false;
         void *p = mag_alloc_locked(rack, t, m, msize, &corrupt);
@@ -218,7 +218,7 @@ unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsig
         }
         out[n++] = p;
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return n;
 }
 
@@ -347,7 +347,7 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
     sz_magazine_t *m = sz_rack_lock_owner(rack, r, &mi);
     uint32_t msize = validate(rack, t, m, r, p);
     if (msize == 0) {
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
         return;
     }
     if (__builtin_expect(z->free_fill, 0)) {
@@ -365,7 +365,7 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
         m->lf_region = r;
         m->lf_msize = msize;
         if (old == NULL) {
-            mallet_unlock(&m->lock);
+            sz_unlock(&m->lock);
             return;
         }
         p = old;
@@ -375,7 +375,7 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
     free_locked(rack, t, m, mi, r, (uint32_t)sz_index_of(t, r, p), msize, false);
     if (mi != SZ_MAG_DEPOT && recirc_candidate(t, m))
         sz_rack_maybe_recirculate(rack, m, mi);
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
 }
 
 void sz_tiny_free(sz_rack_t *rack, sz_region_t r, void *p) { tier_free(rack, SZ_TINY, r, p); }
@@ -470,7 +470,7 @@ bool sz_tier_resize(sz_rack_t *rack, sz_region_t r, void *p, uint32_t new_msize)
             ok = true;
         }
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return ok;
 }
 
@@ -483,7 +483,7 @@ void *sz_tier_trim(sz_rack_t *rack, sz_region_t r, void *p, uint32_t head, uint3
     uint32_t idx = (uint32_t)sz_index_of(t, r, p);
     uint32_t msize = ops->inuse_msize(r, idx);
     if (msize == 0 || head + keep > msize) {
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
         return NULL;
     }
     uint32_t tail = msize - head - keep;
@@ -497,6 +497,6 @@ void *sz_tier_trim(sz_rack_t *rack, sz_region_t r, void *p, uint32_t head, uint3
         ops->set_inuse(r, idx + head + keep, tail);
         sz_free_locked(rack, m, mi, r, idx + head + keep, tail, true);
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return sz_ptr_of(t, r, idx + head);
 }

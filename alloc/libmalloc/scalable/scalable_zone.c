@@ -343,9 +343,9 @@ static bool sz_zone_locked(mallet_zone_t *zone)
     mallet_unlock(&z->large.lock);
     for (int t = 0; t < SZ_NTIERS; t++)
         for (int i = SZ_MAG_DEPOT; i < (int)z->racks[t].nmags; i++) {
-            if (!mallet_trylock(&z->racks[t].mags[i].lock))
+            if (!sz_trylock(&z->racks[t].mags[i].lock))
                 return true;
-            mallet_unlock(&z->racks[t].mags[i].lock);
+            sz_unlock(&z->racks[t].mags[i].lock);
         }
     return false;
 }
