@@ -18,7 +18,10 @@ size_t mallet_max_request(void)
 
 static inline bool too_big(size_t n)
 {
-    return n > mallet_max_request();
+    /* The limit is SIZE_MAX minus two pages, so anything up to SIZE_MAX / 2
+     * passes without asking for the page size (one compare on the fast
+     * path of every allocation). */
+    return n > SIZE_MAX / 2 && n > mallet_max_request();
 }
 
 static inline void *nomem(void)

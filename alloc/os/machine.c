@@ -17,9 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Exported by glibc 2.35+; weak so we still link against older ones. */
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
-extern const unsigned int __rseq_size __attribute__((weak));
+/* __rseq_offset and __rseq_size: exported by glibc 2.35+, declared weak in
+ * os.h so we still link against older ones. */
 
 /* Caches filled on first use from any thread: several threads may compute
  * the same value at once, so they are relaxed atomics (a plain variable

@@ -37,6 +37,22 @@ unsigned mallet_os_physical_cpu_count(void);/* cores (hyper-threads folded) */
 /* Current CPU: rseq's cpu_id where the C library registered rseq, else
  * sched_getcpu(); 0 if neither works. Cheap enough for every allocation. */
 unsigned mallet_os_current_cpu(void);
+/* The same, inline: with rseq registered it is one load from the thread
+ * pointer (no call), for allocator fast paths. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+static inline unsigned mallet_os_current_cpu_inline(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
+    if (&__rseq_size != NULL && __rseq_size >= 8) {
+        /* struct rseq { u32 cpu_id_start; u32 cpu_id; ... } at tp + offset. */
+        int32_t cpu = ((const volatile int32_t *)((char *)__builtin_thread_pointer() + __rseq_offset))[1];
+        if (cpu >= 0)
+            return (unsigned)cpu;
+    }
+#endif
+    return mallet_os_current_cpu();
+}
 
 /* ---- virtual memory --------------------------------------------------------
  * Protection for reserve/protect. */

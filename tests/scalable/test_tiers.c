@@ -128,6 +128,33 @@ int main(void)
         mallet_zone_destroy(y);
     }
 
+    TEST_CASE("a free 1-quantum tiny block is not taken for a larger left neighbour by stale inline bytes")
+    {
+        /* q0 a (free, 1 quantum) | q1-2 b (in use) | q3 c (freed) | q4 d | q5 e | q6 f.
+         * b's first and last two bytes hold 3: read as a's inline size and
+         * as a trailing size before c they describe a 3-quantum free block
+         * [q0, q3). c must not coalesce across b. */
+        mallet_zone_t *y = sz_zone("max-magazines=1");
+        char *a = mallet_malloc(y, 16), *b = mallet_malloc(y, 32), *c = mallet_malloc(y, 16);
+        char *d = mallet_malloc(y, 16), *e = mallet_malloc(y, 16), *f = mallet_malloc(y, 16);
+        CHECK(b == a + 16 && c == b + 32 && d == c + 16 && e == d + 16 && f == e + 16);
+        uint16_t three = 3;
+        memcpy(b, &three, 2);
+        memcpy(b + 30, &three, 2);
+        mallet_free(y, a); /* cached */
+        mallet_free(y, e); /* a really freed: 1 quantum, b in use after it */
+        mallet_free(y, c); /* e really freed */
+        mallet_free(y, f); /* c really freed: must stay 1 quantum */
+        sz_region_t r = sz_region_of(SZ_TINY, a);
+        CHECK_EQ(sz_tiny_ops.free_msize(r, (uint32_t)sz_index_of(SZ_TINY, r, c)), 1);
+        CHECK_EQ(sz_tiny_ops.free_msize(r, (uint32_t)sz_index_of(SZ_TINY, r, a)), 1);
+        char *g = mallet_malloc(y, 64);
+        CHECK(g + 64 <= b || g >= b + 32);
+        CHECK_EQ(mallet_size(y, b), 32);
+        CHECK(mallet_check(y));
+        mallet_zone_destroy(y);
+    }
+
     TEST_CASE("last-free cache returns the block just freed (tiny < 256 B, small any size)")
     {
         void *p = mallet_malloc(z, 100);

@@ -109,7 +109,7 @@ static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect)
                         s, bit, m->heads[s]);
         void *prev = NULL;
         for (void *b = m->heads[s]; b;) {
-            sz_region_t r;
+            sz_region_t r = NULL;
             if (((uintptr_t)b & ((1u << sz_tiers[t].qshift) - 1)) || !sz_rack_owns(rack, b, &r) ||
                 (uintptr_t)b < (uintptr_t)sz_heap(t, r))
                 return fail(z, b, "%s magazine %d slot %u: entry %p is not in any region", tn, mi,
@@ -293,7 +293,7 @@ void sz_statistics(mallet_zone_t *zone, mallet_zone_stats_t *st)
         sz_rack_t *rack = &z->racks[t];
         for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
             sz_magazine_t *m = &rack->mags[mi];
-            mallet_lock(&m->lock);
+            sz_lock(&m->lock);
             blocks += m->objects;
             bytes += m->bytes_used;
             mapped += m->nregions * sz_tiers[t].region_size;
@@ -301,7 +301,7 @@ void sz_statistics(mallet_zone_t *zone, mallet_zone_stats_t *st)
                 blocks--;
                 bytes -= (size_t)m->lf_msize << sz_tiers[t].qshift;
             }
-            mallet_unlock(&m->lock);
+            sz_unlock(&m->lock);
         }
     }
     mallet_lock(&z->large.lock);
@@ -335,10 +335,10 @@ void sz_print(mallet_zone_t *zone, int fd, bool verbose)
             continue;
         for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
             sz_magazine_t *m = &rack->mags[mi];
-            mallet_lock(&m->lock);
+            sz_lock(&m->lock);
             mallet_os_printf(fd, "    mag %2d: %zu regions, %zu objects, %zu/%zu bytes used/owned\n",
                              mi, m->nregions, m->objects, m->bytes_used, m->bytes_owned);
-            mallet_unlock(&m->lock);
+            sz_unlock(&m->lock);
         }
     }
     mallet_os_printf(fd, "  large  %zu blocks, %zu bytes; death row %zu entries, %zu bytes\n",

@@ -87,7 +87,7 @@ void sz_debug_zone_created(sz_zone_t *z)
 }
 
 /* MallocCheckHeapStart/Each: check after operation N and every M after. */
-void sz_debug_tick(sz_zone_t *z)
+void sz_debug_tick_slow(sz_zone_t *z)
 {
     long start = z->s.check_start;
     if (start <= 0)

@@ -16,33 +16,17 @@
  * {ptr, 8-bit checksum} and uses PAC on arm64e; we use the 4-bit rotated
  * form for all tiers with a different cookie per rack — one format, one
  * decoder.
+ *
+ * Speed: the push/remove fast paths are inline (scalable_internal.h). A
+ * stored link decodes to p exactly when it equals encode(p), so "does the
+ * neighbour point back at this block" is one compare against encode(block)
+ * and relinking copies the stored words. Anything unexpected goes to the
+ * _slow functions below, which are the original checked code and make the
+ * same reports in the same order.
  */
 #include "scalable_internal.h"
 
 #include <string.h>
-
-typedef struct sz_free_entry {
-    uintptr_t prev, next; /* encoded */
-} sz_free_entry_t;
-
-unsigned sz_slot_for(sz_tier_t t, uint32_t msize)
-{
-    uint32_t max = sz_tiers[t].max_msize;
-    return msize <= max ? msize - 1 : max; /* last slot = overflow */
-}
-
-static uint8_t sz_ck(uintptr_t x)
-{
-    uint32_t a = (uint32_t)x + (uint32_t)(x >> 32);
-    uint16_t b = (uint16_t)((uint16_t)a + (uint16_t)(a >> 16));
-    return (uint8_t)((uint8_t)b + (uint8_t)(b >> 8));
-}
-
-uintptr_t sz_link_encode(const sz_rack_t *rack, void *p)
-{
-    uintptr_t v = (uintptr_t)p;
-    return (v >> 4) | ((uintptr_t)(sz_ck(v ^ rack->list_cookie) & 0xF) << 60);
-}
 
 bool sz_link_decode(sz_rack_t *rack, void *block, uintptr_t stored, void **out)
 {
@@ -74,16 +58,10 @@ void *sz_list_prev_raw(sz_rack_t *rack, void *block, bool *ok)
     return p;
 }
 
-static inline void bit_set(sz_magazine_t *m, unsigned slot)
-{
-    m->bitmap[slot >> 6] |= (uint64_t)1 << (slot & 63);
-}
-static inline void bit_clear(sz_magazine_t *m, unsigned slot)
-{
-    m->bitmap[slot >> 6] &= ~((uint64_t)1 << (slot & 63));
-}
-
-void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
+/* The checked paths: every corruption report of the free lists is made
+ * here. The inline fast paths in scalable_internal.h fall back to these
+ * (before changing anything) whenever a link is not what it should be. */
+void sz_list_push_slow(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
 {
     sz_tier_t t = rack->tier;
     unsigned slot = sz_slot_for(t, msize);
@@ -102,14 +80,14 @@ void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx
         }
         head->prev = sz_link_encode(rack, e);
     } else {
-        bit_set(m, slot);
+        sz_bit_set(m, slot);
     }
     e->prev = sz_link_encode(rack, NULL);
     e->next = sz_link_encode(rack, head);
     m->heads[slot] = e;
 }
 
-bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
+bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
 {
     sz_tier_t t = rack->tier;
     unsigned slot = sz_slot_for(t, msize);
@@ -155,7 +133,25 @@ bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msi
     else {
         m->heads[slot] = next;
         if (next == NULL)
-            bit_clear(m, slot);
+            sz_bit_clear(m, slot);
     }
     return true;
+}
+
+void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    switch (rack->tier) {
+    case SZ_TINY: sz_list_push_t(rack, SZ_TINY, m, r, idx, msize); break;
+    case SZ_SMALL: sz_list_push_t(rack, SZ_SMALL, m, r, idx, msize); break;
+    default: sz_list_push_t(rack, SZ_MEDIUM, m, r, idx, msize); break;
+    }
+}
+
+bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
+{
+    switch (rack->tier) {
+    case SZ_TINY: return sz_list_remove_t(rack, SZ_TINY, m, block, msize);
+    case SZ_SMALL: return sz_list_remove_t(rack, SZ_SMALL, m, block, msize);
+    default: return sz_list_remove_t(rack, SZ_MEDIUM, m, block, msize);
+    }
 }

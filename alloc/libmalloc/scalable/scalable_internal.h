@@ -27,6 +27,7 @@
 #include "mallet/mallet.h"
 #include "mallet/options.h"
 #include "os/os.h"
+#include "scalable_lock.h"
 #include "scalable_region.h"
 
 #define SZ_BACKEND_ID "scalable"
@@ -58,7 +59,7 @@ typedef struct sz_settings {
 #define SZ_BITMAP_WORDS ((SZ_MAX_SLOTS + 63) / 64)
 
 typedef struct sz_magazine {
-    mallet_lock_t lock;
+    sz_lock_t lock;
     /* Held while this magazine maps a new region, so that only one thread
      * per magazine makes the syscall and none holds `lock` meanwhile. */
     mallet_lock_t alloc_lock;
@@ -87,6 +88,7 @@ typedef struct sz_rack {
     mallet_lock_t region_lock; /* protects `regions` updates */
     sz_region_set_t regions;
     uintptr_t list_cookie;     /* free-list checksum cookie */
+    uintptr_t list_null;       /* encoded NULL link (sz_link_encode(rack, NULL)) */
     struct sz_zone *zone;
     const struct sz_tier_ops *ops;
 } sz_rack_t;
@@ -117,15 +119,7 @@ typedef struct sz_tier_ops {
 
 extern const sz_tier_ops_t sz_tiny_ops, sz_small_ops, sz_medium_ops;
 
-/* scalable_small.c: meta-word bookkeeping shared by small and medium */
-uint16_t *sz_meta_words(sz_region_t r);
-uint32_t sz_meta_inuse_msize(sz_region_t r, uint32_t idx);
-uint32_t sz_meta_free_msize(sz_region_t r, uint32_t idx);
-bool sz_meta_prev_free(sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize);
-void sz_meta_set_inuse(sz_region_t r, uint32_t idx, uint32_t msize);
-void sz_meta_set_free(sz_region_t r, uint32_t idx, uint32_t msize);
-void sz_meta_unmark(sz_region_t r, uint32_t idx, uint32_t msize);
-void sz_meta_mark_tail(sz_region_t r, uint32_t idx);
+/* Inline bookkeeping of each tier: scalable_blocks.h. */
 
 /* ---- large ------------------------------------------------------------ */
 typedef struct sz_large_entry {
@@ -166,6 +160,7 @@ typedef struct sz_zone {
     atomic_long ops;          /* MallocCheckHeap operation counter */
     int log_fd;
     size_t max_in_use;
+    bool free_fill;           /* scribble or zero_on_free: free writes the block */
 } sz_zone_t;
 
 /* ---- shared helpers ------------------------------------------------------ */
@@ -179,18 +174,46 @@ static inline size_t sz_round_up(size_t n, size_t a) { return (n + a - 1) & ~(a 
 /* scalable_rack.c */
 int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags);
 void sz_rack_destroy(sz_rack_t *rack);
-sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index);
+static inline sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index)
+{
+    unsigned i = rack->nmags > 1 ? mallet_os_current_cpu_inline() % rack->nmags : 0;
+    *index = (int)i;
+    return &rack->mags[i];
+}
 /* Locks and returns the magazine owning r (re-checked after locking). */
-sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index);
-bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out);
+static inline sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index)
+{
+    for (;;) {
+        int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
+        sz_magazine_t *m = &rack->mags[mi];
+        sz_lock(&m->lock);
+        if (__builtin_expect(__atomic_load_n(&r->mag_index, __ATOMIC_RELAXED) == mi, 1)) {
+            *index = mi;
+            return m;
+        }
+        sz_unlock(&m->lock); /* migrated meanwhile: follow it */
+    }
+}
+static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+{
+    if (rack->mags_mapping == NULL)
+        return false;
+    uintptr_t base = (uintptr_t)p & ~(sz_region_size(rack->tier) - 1);
+    if (!sz_region_set_contains(&rack->regions, base))
+        return false;
+    *out = (sz_region_t)base;
+    return true;
+}
 /* Region for a new allocation when magazine m (locked) has nothing:
  * adopts a depot region or maps one (dropping m's lock meanwhile).
  * Returns true if the caller should retry the allocation. */
 bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mag_index, uint32_t msize);
 /* After a free into magazine m (locked): maybe hand a region to the depot. */
 void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
-/* Free into a depot region finished: madvise, maybe unmap. depot locked. */
-void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize);
+/* Free of [freed_idx, +freed_msize) into a depot region finished, forming
+ * the free block [idx, +msize): madvise, maybe unmap. depot locked. */
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                              uint32_t freed_idx, uint32_t freed_msize);
 size_t sz_rack_pressure_relief(sz_rack_t *rack);
 void sz_rack_lock_all(sz_rack_t *rack);
 void sz_rack_unlock_all(sz_rack_t *rack);
@@ -200,18 +223,114 @@ void sz_rack_reinit_locks(sz_rack_t *rack);
 size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize);
 
 /* scalable_freelist.c */
-unsigned sz_slot_for(sz_tier_t t, uint32_t msize);
-void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+typedef struct sz_free_entry {
+    uintptr_t prev, next; /* encoded */
+} sz_free_entry_t;
+
+static inline unsigned sz_slot_for(sz_tier_t t, uint32_t msize)
+{
+    uint32_t max = sz_max_msize(t);
+    return msize <= max ? msize - 1 : max; /* last slot = overflow */
+}
+static inline uint8_t sz_ck(uintptr_t x)
+{
+    uint32_t a = (uint32_t)x + (uint32_t)(x >> 32);
+    uint16_t b = (uint16_t)((uint16_t)a + (uint16_t)(a >> 16));
+    return (uint8_t)((uint8_t)b + (uint8_t)(b >> 8));
+}
+static inline uintptr_t sz_link_encode(const sz_rack_t *rack, void *p)
+{
+    uintptr_t v = (uintptr_t)p;
+    return (v >> 4) | ((uintptr_t)(sz_ck(v ^ rack->list_cookie) & 0xF) << 60);
+}
+/* Quiet decode: false if the checksum does not match. */
+static inline bool sz_link_try_decode(const sz_rack_t *rack, uintptr_t stored, void **out)
+{
+    uintptr_t v = (stored << 4) | (stored >> 60);
+    uintptr_t p = v & ~(uintptr_t)0xF;
+    *out = (void *)p;
+    return (sz_ck(p ^ rack->list_cookie) & 0xF) == (v & 0xF);
+}
+static inline void sz_bit_set(sz_magazine_t *m, unsigned slot)
+{
+    m->bitmap[slot >> 6] |= (uint64_t)1 << (slot & 63);
+}
+static inline void sz_bit_clear(sz_magazine_t *m, unsigned slot)
+{
+    m->bitmap[slot >> 6] &= ~((uint64_t)1 << (slot & 63));
+}
+void sz_list_push_slow(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
+
+/* Push the free block [idx, idx+msize) of r (tier t, a constant in the
+ * callers that matter) on m's list. */
+static inline __attribute__((always_inline)) void
+sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    unsigned slot = sz_slot_for(t, msize);
+    sz_free_entry_t *e = sz_ptr_of(t, r, idx);
+    sz_free_entry_t *head = m->heads[slot];
+    if (head) {
+        if (__builtin_expect(head->prev != rack->list_null, 0)) {
+            sz_list_push_slow(rack, m, r, idx, msize); /* reports */
+            return;
+        }
+        head->prev = sz_link_encode(rack, e);
+    } else {
+        sz_bit_set(m, slot);
+    }
+    e->prev = rack->list_null;
+    e->next = sz_link_encode(rack, head);
+    m->heads[slot] = e;
+}
+
 /* Unlink a free block; false (after a report) if the links are corrupt. */
+static inline __attribute__((always_inline)) bool
+sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, uint32_t msize)
+{
+    unsigned slot = sz_slot_for(t, msize);
+    sz_free_entry_t *e = block;
+    uintptr_t sp = e->prev, sn = e->next;
+    void *prev, *next;
+    if (__builtin_expect(!sz_link_try_decode(rack, sp, &prev) || !sz_link_try_decode(rack, sn, &next), 0))
+        return sz_list_remove_slow(rack, m, block, msize);
+    if (prev || next) {
+        uintptr_t eb = sz_link_encode(rack, block);
+        if (__builtin_expect((prev && ((sz_free_entry_t *)prev)->next != eb) ||
+                                 (!prev && m->heads[slot] != block) ||
+                                 (next && ((sz_free_entry_t *)next)->prev != eb), 0))
+            return sz_list_remove_slow(rack, m, block, msize);
+    } else if (__builtin_expect(m->heads[slot] != block, 0)) {
+        return sz_list_remove_slow(rack, m, block, msize);
+    }
+    if (next)
+        ((sz_free_entry_t *)next)->prev = sp;
+    if (prev) {
+        ((sz_free_entry_t *)prev)->next = sn;
+    } else {
+        m->heads[slot] = next;
+        if (next == NULL)
+            sz_bit_clear(m, slot);
+    }
+    return true;
+}
+
+void sz_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
 bool sz_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
 /* Decode a stored link; false (after a report) on checksum mismatch. */
 bool sz_link_decode(sz_rack_t *rack, void *block, uintptr_t stored, void **out);
-uintptr_t sz_link_encode(const sz_rack_t *rack, void *p);
 void *sz_list_next_raw(sz_rack_t *rack, void *block, bool *ok);
 void *sz_list_prev_raw(sz_rack_t *rack, void *block, bool *ok);
 
 /* scalable_magazine.c: the tier-generic block engine */
 void *sz_tier_malloc(sz_rack_t *rack, uint32_t msize);
+/* The same for a known tier (rack must be that tier's). */
+void *sz_tiny_malloc(sz_rack_t *rack, uint32_t msize);
+void *sz_small_malloc(sz_rack_t *rack, uint32_t msize);
+void *sz_medium_malloc(sz_rack_t *rack, uint32_t msize);
+void sz_tiny_free(sz_rack_t *rack, sz_region_t r, void *p);
+void sz_small_free(sz_rack_t *rack, sz_region_t r, void *p);
+void sz_medium_free(sz_rack_t *rack, sz_region_t r, void *p);
 unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsigned count);
 /* Frees p known to lie in region r of rack. */
 void sz_tier_free(sz_rack_t *rack, sz_region_t r, void *p);
@@ -231,6 +350,8 @@ void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r);
 
 /* scalable_medium.c */
 bool sz_medium_wanted(const sz_settings_t *s);
+/* A free medium block was formed: maybe madvise it (m locked). */
+void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
 
 /* scalable_large.c */
 int sz_large_init(sz_zone_t *z);
@@ -256,7 +377,12 @@ extern const mallet_option_t sz_option_table[];
 extern const size_t sz_option_count;
 int sz_settings_load(sz_settings_t *s, bool use_env, const char *str, char *err, size_t errlen);
 /* MallocCheckHeap: count an operation, maybe check the heap. */
-void sz_debug_tick(sz_zone_t *z);
+void sz_debug_tick_slow(sz_zone_t *z);
+static inline void sz_debug_tick(sz_zone_t *z)
+{
+    if (__builtin_expect(z->s.check_start > 0, 0))
+        sz_debug_tick_slow(z);
+}
 void sz_debug_zone_created(sz_zone_t *z);
 
 #endif /* MALLET_SCALABLE_INTERNAL_H */

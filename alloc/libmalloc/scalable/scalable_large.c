@@ -277,14 +277,18 @@ bool sz_large_free(sz_zone_t *z, void *p, bool report_unknown)
         memset((void *)e.addr, 0x55, e.size);
     bool cacheable = L->cache_depth && e.size <= L->cache_entry_limit && e.map_size == e.size;
     if (!cacheable) {
-        unmap_entry(L, &e);
+        /* Unmapped after unlocking, as libmalloc deallocates outside the
+         * zone lock: the entry is in no table any more. */
+        L->bytes_mapped -= e.map_size;
         mallet_unlock(&L->lock);
+        mallet_os_unmap((void *)e.map_addr, e.map_size);
         return true;
     }
+    sz_large_entry_t evicted = {0, 0, 0, 0};
     if (L->cache_count == L->cache_depth) {
-        sz_large_entry_t oldest = L->cache[0];
+        evicted = L->cache[0];
         cache_take(L, 0);
-        unmap_entry(L, &oldest);
+        L->bytes_mapped -= evicted.map_size;
     }
     bool advise = L->cache_unadvised + e.size > L->cache_budget;
     if (advise)
@@ -296,6 +300,8 @@ bool sz_large_free(sz_zone_t *z, void *p, bool report_unknown)
     if (!advise)
         L->cache_unadvised += e.size;
     mallet_unlock(&L->lock);
+    if (evicted.map_addr)
+        mallet_os_unmap((void *)evicted.map_addr, evicted.map_size);
     return true;
 }
 

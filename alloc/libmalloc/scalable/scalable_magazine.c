@@ -14,21 +14,80 @@
  * and lets the rack decide whether the magazine now holds too much empty
  * space (depot recirculation).
  *
- * The per-tier bookkeeping is behind rack->ops; see scalable_internal.h.
+ * The per-tier bookkeeping is in scalable_blocks.h. Every function here is
+ * written once for a tier t and instantiated per tier (always_inline with
+ * t a constant, dispatched by the exported wrappers), so tier constants
+ * fold and the bookkeeping inlines: the fast paths make no indirect calls.
+ * rack->ops (the same functions behind pointers) remains for the slow,
+ * tier-generic code in scalable_rack.c and scalable_check.c.
  */
-#include "scalable_internal.h"
+#include "scalable_blocks.h"
 
 #include <string.h>
 
-static inline size_t qbytes(const sz_rack_t *rack, uint32_t msize)
+#define SZ_INLINE static inline __attribute__((always_inline))
+
+/* ---- the tier's bookkeeping, resolved at compile time ------------------------ */
+
+SZ_INLINE uint32_t b_inuse_msize(sz_tier_t t, sz_region_t r, uint32_t idx)
 {
-    return (size_t)msize << sz_tiers[rack->tier].qshift;
+    return t == SZ_TINY ? sz_tiny_inuse_msize(r, idx) : sz_meta_inuse_msize(r, idx);
+}
+SZ_INLINE uint32_t b_free_msize(sz_tier_t t, sz_region_t r, uint32_t idx)
+{
+    return t == SZ_TINY ? sz_tiny_free_msize(r, idx) : sz_meta_free_msize(r, idx);
+}
+SZ_INLINE bool b_prev_free(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t *start, uint32_t *msize)
+{
+    return t == SZ_TINY ? sz_tiny_prev_free(r, idx, start, msize)
+                        : sz_meta_prev_free(r, idx, start, msize);
+}
+SZ_INLINE void b_set_inuse(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    if (t == SZ_TINY)
+        sz_tiny_set_inuse(r, idx, msize);
+    else
+        sz_meta_set_inuse(r, idx, msize);
+}
+SZ_INLINE void b_set_free(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    if (t == SZ_TINY)
+        sz_tiny_set_free(r, idx, msize);
+    else
+        sz_meta_set_free(r, idx, msize);
+}
+SZ_INLINE void b_unmark(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    if (t == SZ_TINY)
+        sz_tiny_unmark(r, idx, msize);
+    else if (t == SZ_SMALL)
+        sz_meta_unmark(r, idx, msize);
+    else
+        sz_medium_unmark(r, idx, msize);
+}
+SZ_INLINE void b_mark_tail(sz_tier_t t, sz_region_t r, uint32_t idx)
+{
+    if (t == SZ_TINY)
+        sz_tiny_mark_tail(r, idx);
+    else
+        sz_meta_mark_tail(r, idx);
+}
+SZ_INLINE uint32_t b_lf_max_msize(sz_tier_t t)
+{
+    /* libmalloc caches only tiny blocks under 16 quanta (<= 240 B); small
+     * and medium cache a freed block of any size. */
+    return t == SZ_TINY ? 16 : sz_nquanta(t) + 1;
 }
 
-static void account(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t msize, int objs)
+SZ_INLINE size_t qbytes(sz_tier_t t, uint32_t msize)
 {
-    size_t b = qbytes(rack, msize);
-    size_t heap = sz_heap_bytes(rack->tier);
+    return (size_t)msize << sz_qshift(t);
+}
+
+SZ_INLINE void account(sz_tier_t t, sz_magazine_t *m, sz_region_t r, uint32_t msize, int objs)
+{
+    size_t b = qbytes(t, msize);
+    size_t heap = sz_heap_bytes(t);
     r->bytes_used += b;
     m->bytes_used += b;
     r->objects_in_use += (uint32_t)objs;
@@ -37,101 +96,121 @@ static void account(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t m
         r->recirc_suitable = false;
 }
 
-static unsigned first_slot_from(const sz_magazine_t *m, unsigned slot, unsigned nslots)
+SZ_INLINE unsigned first_slot_from(const sz_magazine_t *m, unsigned slot, unsigned nslots)
 {
-    for (unsigned w = slot >> 6; w < SZ_BITMAP_WORDS; w++) {
-        uint64_t bits = m->bitmap[w];
-        if (w == slot >> 6)
-            bits &= ~(uint64_t)0 << (slot & 63);
-        if (bits) {
-            unsigned s = (w << 6) + (unsigned)__builtin_ctzll(bits);
-            return s < nslots ? s : nslots;
-        }
+    unsigned w = slot >> 6;
+    uint64_t bits = m->bitmap[w] & (~(uint64_t)0 << (slot & 63));
+    while (bits == 0) {
+        if (++w >= (nslots + 63) / 64)
+            return nslots;
+        bits = m->bitmap[w];
     }
-    return nslots;
+    unsigned s = (w << 6) + (unsigned)__builtin_ctzll(bits);
+    return s < nslots ? s : nslots;
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+/* Taking a block off a list: the checks and the split. Out of the way of
+ * the last-free cache hit. */
+SZ_INLINE void *alloc_from_list(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, unsigned slot,
+                                uint32_t msize, bool *corrupt)
+{
+    void *blk = m->heads[slot];
+    sz_region_t r = sz_region_of(t, blk);
+    uint32_t idx = (uint32_t)sz_index_of(t, r, blk);
+    if (!sz_region_cookie_ok_v(rack->zone, t, r, rack->zone->region_cookie)) {
+        *corrupt = true;
+        return NULL;
+    }
+    uint32_t fm = b_free_msize(t, r, idx);
+    if (__builtin_expect(fm < msize, 0)) {
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, blk,
+                  "Corruption of %s freelist %p: size too small (%u/%u)", sz_tiers[t].name, blk,
+                  fm, msize);
+        *corrupt = true;
+        return NULL;
+    }
+    if (!sz_list_remove_t(rack, t, m, blk, fm)) {
+        *corrupt = true;
+        return NULL;
+    }
+    b_unmark(t, r, idx, fm);
+    b_set_inuse(t, r, idx, msize);
+    if (fm > msize) {
+        b_set_free(t, r, idx + msize, fm - msize);
+        sz_list_push_t(rack, t, m, r, idx + msize, fm - msize);
+    }
+    account(t, m, r, msize, 1);
+    return blk;
 }
 
 /* Steps 1-3 above. NULL with *corrupt set if a report was made. */
-static void *mag_alloc_locked(sz_rack_t *rack, sz_magazine_t *m, uint32_t msize, bool *corrupt)
+SZ_INLINE void *mag_alloc_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, uint32_t msize,
+                                 bool *corrupt)
 {
-    const sz_tier_ops_t *ops = rack->ops;
-    sz_tier_t t = rack->tier;
     if (m->lf_ptr && m->lf_msize == msize) {
         void *p = m->lf_ptr;
         m->lf_ptr = NULL;
         m->lf_region = NULL;
         return p; /* still counted as in use while cached */
     }
-    unsigned nslots = sz_tiers[t].nslots;
+    unsigned nslots = sz_nslots(t);
     unsigned slot = first_slot_from(m, sz_slot_for(t, msize), nslots);
-    if (slot < nslots) {
-        void *blk = m->heads[slot];
-        sz_region_t r = sz_region_of(t, blk);
-        uint32_t idx = (uint32_t)sz_index_of(t, r, blk);
-        if (!sz_region_cookie_ok(rack->zone, t, r)) {
-            *corrupt = true;
-            return NULL;
-        }
-        uint32_t fm = ops->free_msize(r, idx);
-        if (fm < msize) {
-            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, blk,
-                      "Corruption of %s freelist %p: size too small (%u/%u)", sz_tiers[t].name,
-                      blk, fm, msize);
-            *corrupt = true;
-            return NULL;
-        }
-        if (!sz_list_remove(rack, m, blk, fm)) {
-            *corrupt = true;
-            return NULL;
-        }
-        ops->unmark(r, idx, fm);
-        ops->set_inuse(r, idx, msize);
-        if (fm > msize) {
-            ops->set_free(r, idx + msize, fm - msize);
-            sz_list_push(rack, m, r, idx + msize, fm - msize);
-        }
-        account(rack, m, r, msize, 1);
-        return blk;
-    }
+    if (slot < nslots)
+        return alloc_from_list(rack, t, m, slot, msize, corrupt);
     sz_region_t r = m->last_region;
-    if (r && r->tail_start + msize <= sz_tiers[t].nquanta) {
+    if (r && r->tail_start + msize <= sz_nquanta(t)) {
         uint32_t idx = r->tail_start;
-        ops->set_inuse(r, idx, msize);
+        b_set_inuse(t, r, idx, msize);
         r->tail_start = idx + msize;
-        account(rack, m, r, msize, 1);
+        account(t, m, r, msize, 1);
         return sz_ptr_of(t, r, idx);
     }
     return NULL;
 }
 
-void *sz_tier_malloc(sz_rack_t *rack, uint32_t msize)
+SZ_INLINE void *tier_malloc(sz_rack_t *rack, sz_tier_t t, uint32_t msize)
 {
     int mi;
     sz_magazine_t *m = sz_rack_current_mag(rack, &mi);
-    void *p = NULL;
-    mallet_lock(&m->lock);
+    sz_lock(&m->lock);
+    bool corrupt = false;
+    void *p = mag_alloc_locked(rack, t, m, msize, &corrupt);
     /* Bounded: each refill either installs room for msize or gives up. */
-    for (int tries = 0; tries < 64; tries++) {
-        bool corrupt = false;
-        p = mag_alloc_locked(rack, m, msize, &corrupt);
-        if (p || corrupt)
-            break;
+    for (int tries = 0; p == NULL && !corrupt && tries < 64; tries++) {
         if (!sz_rack_refill(rack, m, mi, msize))
             break;
+        p = mag_alloc_locked(rack, t, m, msize, &corrupt);
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return p;
+}
+
+void *sz_tiny_malloc(sz_rack_t *rack, uint32_t msize) { return tier_malloc(rack, SZ_TINY, msize); }
+void *sz_small_malloc(sz_rack_t *rack, uint32_t msize) { return tier_malloc(rack, SZ_SMALL, msize); }
+void *sz_medium_malloc(sz_rack_t *rack, uint32_t msize) { return tier_malloc(rack, SZ_MEDIUM, msize); }
+
+void *sz_tier_malloc(sz_rack_t *rack, uint32_t msize)
+{
+    switch (rack->tier) {
+    case SZ_TINY: return sz_tiny_malloc(rack, msize);
+    case SZ_SMALL: return sz_small_malloc(rack, msize);
+    default: return sz_medium_malloc(rack, msize);
+    }
 }
 
 unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsigned count)
 {
+    /* libmalloc batches tiny requests only */
+    const sz_tier_t t = SZ_TINY;
     int mi;
     sz_magazine_t *m = sz_rack_current_mag(rack, &mi);
     unsigned n = 0;
-    mallet_lock(&m->lock);
+    sz_lock(&m->lock);
     while (n < count) {
         bool corrupt = false;
-        void *p = mag_alloc_locked(rack, m, msize, &corrupt);
+        void *p = mag_alloc_locked(rack, t, m, msize, &corrupt);
         if (p == NULL) {
             if (corrupt || !sz_rack_refill(rack, m, mi, msize))
                 break;
@@ -139,16 +218,16 @@ unsigned sz_tier_batch_malloc(sz_rack_t *rack, uint32_t msize, void **out, unsig
         }
         out[n++] = p;
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return n;
 }
 
-void sz_free_locked(sz_rack_t *rack, sz_magazine_t *m, int mag_index, sz_region_t r,
-                    uint32_t idx, uint32_t msize, bool partial)
+/* ---- freeing -------------------------------------------------------------- */
+
+SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int mag_index,
+                           sz_region_t r, uint32_t idx, uint32_t msize, bool partial)
 {
-    const sz_tier_ops_t *ops = rack->ops;
-    sz_tier_t t = rack->tier;
-    size_t b = qbytes(rack, msize);
+    size_t b = qbytes(t, msize);
     size_t heap = sz_heap_bytes(t);
     r->bytes_used -= b;
     m->bytes_used -= b;
@@ -156,22 +235,22 @@ void sz_free_locked(sz_rack_t *rack, sz_magazine_t *m, int mag_index, sz_region_
         r->objects_in_use--;
         m->objects--;
     }
-    ops->unmark(r, idx, msize);
+    b_unmark(t, r, idx, msize);
     uint32_t start = idx, total = msize, ps, pm;
-    if (ops->prev_free(r, idx, &ps, &pm)) {
-        if (!sz_list_remove(rack, m, sz_ptr_of(t, r, ps), pm))
+    if (b_prev_free(t, r, idx, &ps, &pm)) {
+        if (!sz_list_remove_t(rack, t, m, sz_ptr_of(t, r, ps), pm))
             return; /* reported: leak the block */
-        ops->unmark(r, ps, pm);
+        b_unmark(t, r, ps, pm);
         start = ps;
         total += pm;
     }
     uint32_t next = idx + msize;
     if (next < r->tail_start) {
-        uint32_t nm = ops->free_msize(r, next);
+        uint32_t nm = b_free_msize(t, r, next);
         if (nm) {
-            if (!sz_list_remove(rack, m, sz_ptr_of(t, r, next), nm))
+            if (!sz_list_remove_t(rack, t, m, sz_ptr_of(t, r, next), nm))
                 return;
-            ops->unmark(r, next, nm);
+            b_unmark(t, r, next, nm);
             total += nm;
         }
     }
@@ -179,18 +258,28 @@ void sz_free_locked(sz_rack_t *rack, sz_magazine_t *m, int mag_index, sz_region_
         r->recirc_suitable = true;
     if (start + total == r->tail_start && r == m->last_region) {
         /* Give it back to the free tail: keeps the tail one big run. */
-        if (r->tail_start < sz_tiers[t].nquanta)
-            ops->unmark(r, r->tail_start, 1);
+        if (r->tail_start < sz_nquanta(t))
+            b_unmark(t, r, r->tail_start, 1);
         r->tail_start = start;
-        ops->mark_tail(r, start);
+        b_mark_tail(t, r, start);
         return;
     }
-    ops->set_free(r, start, total);
-    sz_list_push(rack, m, r, start, total);
+    b_set_free(t, r, start, total);
+    sz_list_push_t(rack, t, m, r, start, total);
     if (mag_index == SZ_MAG_DEPOT)
-        sz_rack_depot_after_free(rack, r, start, total); /* may unmap r */
-    else if (ops->freed_hook)
-        ops->freed_hook(rack, m, r, start, total);
+        sz_rack_depot_after_free(rack, r, start, total, idx, msize); /* may unmap r */
+    else if (t == SZ_MEDIUM)
+        sz_medium_freed(rack, m, r, start, total);
+}
+
+void sz_free_locked(sz_rack_t *rack, sz_magazine_t *m, int mag_index, sz_region_t r,
+                    uint32_t idx, uint32_t msize, bool partial)
+{
+    switch (rack->tier) {
+    case SZ_TINY: free_locked(rack, SZ_TINY, m, mag_index, r, idx, msize, partial); break;
+    case SZ_SMALL: free_locked(rack, SZ_SMALL, m, mag_index, r, idx, msize, partial); break;
+    default: free_locked(rack, SZ_MEDIUM, m, mag_index, r, idx, msize, partial); break;
+    }
 }
 
 void sz_flush_last_free(sz_rack_t *rack, sz_magazine_t *m, int mag_index)
@@ -207,7 +296,7 @@ void sz_flush_last_free(sz_rack_t *rack, sz_magazine_t *m, int mag_index)
 
 void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r)
 {
-    uint32_t nq = sz_tiers[rack->tier].nquanta;
+    uint32_t nq = sz_nquanta(rack->tier);
     if (r->tail_start >= nq)
         return;
     uint32_t idx = r->tail_start;
@@ -216,43 +305,58 @@ void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r)
     sz_list_push(rack, m, r, idx, nq - idx);
 }
 
+/* The reports of validate() below, out of line. */
+static __attribute__((noinline, cold)) uint32_t report_bad_free(sz_rack_t *rack, sz_tier_t t,
+                                                                sz_magazine_t *m, sz_region_t r,
+                                                                void *p)
+{
+    uint32_t idx = (uint32_t)sz_index_of(t, r, p);
+    if (m->lf_ptr == p || rack->ops->free_msize(r, idx))
+        SZ_REPORT(rack->zone, MALLET_ERR_DOUBLE_FREE, false, p, rack->ops->msg_double_free, p);
+    else
+        SZ_REPORT(rack->zone, MALLET_ERR_INVALID_FREE, false, p,
+                  "pointer %p being freed was not allocated", p);
+    return 0;
+}
+
 /* The checks every free of a pointer inside a region goes through. Returns
  * the block's msize, 0 after a report. m is locked. */
-static uint32_t validate_free(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, void *p)
+SZ_INLINE uint32_t validate(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, void *p)
 {
-    sz_tier_t t = rack->tier;
-    if (!sz_region_cookie_ok(rack->zone, t, r))
+    if (!sz_region_cookie_ok_v(rack->zone, t, r, rack->zone->region_cookie))
         return 0;
-    uint32_t idx = (uint32_t)sz_index_of(t, r, p);
-    uint32_t msize = rack->ops->inuse_msize(r, idx);
-    if (msize == 0 || m->lf_ptr == p) {
-        if (m->lf_ptr == p || rack->ops->free_msize(r, idx))
-            SZ_REPORT(rack->zone, MALLET_ERR_DOUBLE_FREE, false, p, rack->ops->msg_double_free, p);
-        else
-            SZ_REPORT(rack->zone, MALLET_ERR_INVALID_FREE, false, p,
-                      "pointer %p being freed was not allocated", p);
-        return 0;
-    }
+    uint32_t msize = b_inuse_msize(t, r, (uint32_t)sz_index_of(t, r, p));
+    if (__builtin_expect(msize == 0 || m->lf_ptr == p, 0))
+        return report_bad_free(rack, t, m, r, p);
     return msize;
 }
 
-void sz_tier_free(sz_rack_t *rack, sz_region_t r, void *p)
+/* After a free: the rack's own test (sz_rack_maybe_recirculate) written
+ * inline so that the usual answer, no, costs a few compares. */
+SZ_INLINE bool recirc_candidate(sz_tier_t t, const sz_magazine_t *m)
 {
-    sz_tier_t t = rack->tier;
-    const sz_tier_ops_t *ops = rack->ops;
+    size_t heap = sz_heap_bytes(t);
+    return m->bytes_owned - m->bytes_used > heap + heap / 2 &&
+           m->bytes_used < m->bytes_owned - m->bytes_owned / 4;
+}
+
+SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
+{
     sz_zone_t *z = rack->zone;
     int mi;
     sz_magazine_t *m = sz_rack_lock_owner(rack, r, &mi);
-    uint32_t msize = validate_free(rack, m, r, p);
+    uint32_t msize = validate(rack, t, m, r, p);
     if (msize == 0) {
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
         return;
     }
-    if (z->s.scribble)
-        memset(p, 0x55, qbytes(rack, msize));
-    else if (z->s.zero_on_free)
-        memset(p, 0, qbytes(rack, msize));
-    if (mi != SZ_MAG_DEPOT && msize < ops->lf_max_msize) {
+    if (__builtin_expect(z->free_fill, 0)) {
+        if (z->s.scribble)
+            memset(p, 0x55, qbytes(t, msize));
+        else if (z->s.zero_on_free)
+            memset(p, 0, qbytes(t, msize));
+    }
+    if (mi != SZ_MAG_DEPOT && msize < b_lf_max_msize(t)) {
         /* Keep this block warm; really free the previous occupant. */
         void *old = m->lf_ptr;
         sz_region_t old_r = m->lf_region;
@@ -261,25 +365,40 @@ void sz_tier_free(sz_rack_t *rack, sz_region_t r, void *p)
         m->lf_region = r;
         m->lf_msize = msize;
         if (old == NULL) {
-            mallet_unlock(&m->lock);
+            sz_unlock(&m->lock);
             return;
         }
         p = old;
         r = old_r;
         msize = old_msize;
     }
-    sz_free_locked(rack, m, mi, r, (uint32_t)sz_index_of(t, r, p), msize, false);
-    if (mi != SZ_MAG_DEPOT)
+    free_locked(rack, t, m, mi, r, (uint32_t)sz_index_of(t, r, p), msize, false);
+    if (mi != SZ_MAG_DEPOT && recirc_candidate(t, m))
         sz_rack_maybe_recirculate(rack, m, mi);
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
 }
+
+void sz_tiny_free(sz_rack_t *rack, sz_region_t r, void *p) { tier_free(rack, SZ_TINY, r, p); }
+void sz_small_free(sz_rack_t *rack, sz_region_t r, void *p) { tier_free(rack, SZ_SMALL, r, p); }
+void sz_medium_free(sz_rack_t *rack, sz_region_t r, void *p) { tier_free(rack, SZ_MEDIUM, r, p); }
+
+void sz_tier_free(sz_rack_t *rack, sz_region_t r, void *p)
+{
+    switch (rack->tier) {
+    case SZ_TINY: sz_tiny_free(rack, r, p); break;
+    case SZ_SMALL: sz_small_free(rack, r, p); break;
+    default: sz_medium_free(rack, r, p); break;
+    }
+}
+
+/* ---- size, resize, trim (not specialised: not on the hot paths) ----------- */
 
 size_t sz_tier_size(sz_rack_t *rack, sz_region_t r, const void *p)
 {
     sz_tier_t t = rack->tier;
     uintptr_t idx = sz_index_of(t, r, p);
-    if ((uintptr_t)p < (uintptr_t)sz_heap(t, r) || idx >= sz_tiers[t].nquanta ||
-        ((uintptr_t)p & ((1u << sz_tiers[t].qshift) - 1)))
+    if ((uintptr_t)p < (uintptr_t)sz_heap(t, r) || idx >= sz_nquanta(t) ||
+        ((uintptr_t)p & ((1u << sz_qshift(t)) - 1)))
         return 0;
     uint32_t msize = rack->ops->inuse_msize(r, (uint32_t)idx);
     if (msize == 0)
@@ -287,7 +406,25 @@ size_t sz_tier_size(sz_rack_t *rack, sz_region_t r, const void *p)
     int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
     if (mi >= SZ_MAG_DEPOT && mi < (int32_t)rack->nmags && rack->mags[mi].lf_ptr == p)
         return 0; /* sitting in the last-free cache: already freed */
-    return qbytes(rack, msize);
+    return (size_t)msize << sz_qshift(t);
+}
+
+static uint32_t validate_any(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, void *p)
+{
+    switch (rack->tier) {
+    case SZ_TINY: return validate(rack, SZ_TINY, m, r, p);
+    case SZ_SMALL: return validate(rack, SZ_SMALL, m, r, p);
+    default: return validate(rack, SZ_MEDIUM, m, r, p);
+    }
+}
+
+static void account_any(sz_tier_t t, sz_magazine_t *m, sz_region_t r, uint32_t msize, int objs)
+{
+    switch (t) {
+    case SZ_TINY: account(SZ_TINY, m, r, msize, objs); break;
+    case SZ_SMALL: account(SZ_SMALL, m, r, msize, objs); break;
+    default: account(SZ_MEDIUM, m, r, msize, objs); break;
+    }
 }
 
 bool sz_tier_resize(sz_rack_t *rack, sz_region_t r, void *p, uint32_t new_msize)
@@ -296,7 +433,7 @@ bool sz_tier_resize(sz_rack_t *rack, sz_region_t r, void *p, uint32_t new_msize)
     const sz_tier_ops_t *ops = rack->ops;
     int mi;
     sz_magazine_t *m = sz_rack_lock_owner(rack, r, &mi);
-    uint32_t msize = validate_free(rack, m, r, p);
+    uint32_t msize = validate_any(rack, m, r, p);
     uint32_t idx = (uint32_t)sz_index_of(t, r, p);
     bool ok = false;
     if (msize == 0 || new_msize == msize) {
@@ -321,19 +458,19 @@ bool sz_tier_resize(sz_rack_t *rack, sz_region_t r, void *p, uint32_t new_msize)
                     ops->set_free(r, idx + new_msize, nm - need);
                     sz_list_push(rack, m, r, idx + new_msize, nm - need);
                 }
-                account(rack, m, r, need, 0);
+                account_any(t, m, r, need, 0);
                 ok = true;
             }
         } else if (next == r->tail_start && r == m->last_region &&
-                   next + need <= sz_tiers[t].nquanta) {
+                   next + need <= sz_nquanta(t)) {
             ops->unmark(r, next, 1);
             ops->set_inuse(r, idx, new_msize);
             r->tail_start = idx + new_msize;
-            account(rack, m, r, need, 0);
+            account_any(t, m, r, need, 0);
             ok = true;
         }
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return ok;
 }
 
@@ -346,7 +483,7 @@ void *sz_tier_trim(sz_rack_t *rack, sz_region_t r, void *p, uint32_t head, uint3
     uint32_t idx = (uint32_t)sz_index_of(t, r, p);
     uint32_t msize = ops->inuse_msize(r, idx);
     if (msize == 0 || head + keep > msize) {
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
         return NULL;
     }
     uint32_t tail = msize - head - keep;
@@ -360,6 +497,6 @@ void *sz_tier_trim(sz_rack_t *rack, sz_region_t r, void *p, uint32_t head, uint3
         ops->set_inuse(r, idx + head + keep, tail);
         sz_free_locked(rack, m, mi, r, idx + head + keep, tail, true);
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     return sz_ptr_of(t, r, idx + head);
 }

@@ -20,18 +20,13 @@
  * Engagement: libmalloc turns medium on for 64-bit macOS with >= 32 GiB of
  * RAM. MallocMediumZone=1/0 (or the zone option medium=1/0) forces it.
  */
-#include "scalable_internal.h"
+#include "scalable_blocks.h"
 
 bool sz_medium_wanted(const sz_settings_t *s)
 {
     if (s->medium == 0 || s->medium == 1)
         return s->medium == 1;
     return mallet_os_physical_memory() >= ((uint64_t)32 << 30);
-}
-
-static uint16_t *madv_words(sz_region_t r)
-{
-    return ((sz_medium_meta_t *)r)->madv;
 }
 
 static size_t medium_window(const sz_magazine_t *m)
@@ -52,10 +47,10 @@ static size_t medium_window(const sz_magazine_t *m)
     return w;
 }
 
-static void medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx,
+void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx,
                          uint32_t msize)
 {
-    uint16_t *madv = madv_words(r);
+    uint16_t *madv = sz_medium_madv_words(r);
     size_t bytes = (size_t)msize << SZ_MEDIUM_QSHIFT;
     if (bytes < medium_window(m))
         return;
@@ -64,30 +59,16 @@ static void medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint3
     madv[idx + msize - 1] = (uint16_t)(msize | SZ_MADV_CLEAN);
 }
 
-static void medium_reuse(sz_region_t r, uint32_t idx, uint32_t msize)
-{
-    uint16_t *madv = madv_words(r);
-    madv[idx] = 0;
-    madv[idx + msize - 1] = 0;
-}
-
-/* Forgetting a free block also forgets its clean state. */
-static void medium_unmark(sz_region_t r, uint32_t idx, uint32_t msize)
-{
-    sz_meta_unmark(r, idx, msize);
-    medium_reuse(r, idx, msize);
-}
-
 const sz_tier_ops_t sz_medium_ops = {
     .inuse_msize = sz_meta_inuse_msize,
     .free_msize = sz_meta_free_msize,
     .prev_free = sz_meta_prev_free,
     .set_inuse = sz_meta_set_inuse,
     .set_free = sz_meta_set_free,
-    .unmark = medium_unmark,
+    .unmark = sz_medium_unmark,
     .mark_tail = sz_meta_mark_tail,
-    .freed_hook = medium_freed,
-    .reuse_hook = medium_reuse,
+    .freed_hook = sz_medium_freed,
+    .reuse_hook = sz_medium_reuse,
     .lf_max_msize = SZ_MEDIUM_NQUANTA + 1,
     .msg_double_free = "double free for ptr %p",
     .msg_misaligned = "Non-aligned pointer %p being freed (2)",

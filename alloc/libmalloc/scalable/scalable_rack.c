@@ -27,7 +27,34 @@
 #include "scalable_internal.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- the magazine lock's slow paths (scalable_lock.h) ------------------------ */
+
+void sz_lock_slow(sz_lock_t *l)
+{
+    /* Spin a little while the holder works on another CPU... */
+    for (int i = 0; i < 100; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ volatile("yield");
+#endif
+        if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && sz_trylock(l))
+            return;
+    }
+    /* ...then sleep: mark the lock contended so the holder wakes us. */
+    while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0)
+        syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void sz_lock_wake(sz_lock_t *l)
+{
+    syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
 {
@@ -39,6 +66,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
     /* Different cookies per tier, as libmalloc (small uses ~cookie). */
     rack->list_cookie = t == SZ_TINY ? (uintptr_t)z->entropy
                                      : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
+    rack->list_null = sz_link_encode(rack, NULL);
     size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
     void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
     if (map == NULL)
@@ -48,7 +76,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
     rack->mags_map_bytes = bytes;
     rack->mags = (sz_magazine_t *)map + 1;
     for (int i = -1; i < (int)nmags; i++) {
-        mallet_lock_init(&rack->mags[i].lock);
+        sz_lock_init(&rack->mags[i].lock);
         mallet_lock_init(&rack->mags[i].alloc_lock);
     }
     mallet_lock_init(&rack->region_lock);
@@ -76,38 +104,6 @@ void sz_rack_destroy(sz_rack_t *rack)
     if (rack->mags_mapping)
         mallet_os_unmap(rack->mags_mapping, rack->mags_map_bytes);
     rack->mags_mapping = NULL;
-}
-
-sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index)
-{
-    unsigned i = rack->nmags > 1 ? mallet_os_current_cpu() % rack->nmags : 0;
-    *index = (int)i;
-    return &rack->mags[i];
-}
-
-sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, int *index)
-{
-    for (;;) {
-        int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
-        sz_magazine_t *m = &rack->mags[mi];
-        mallet_lock(&m->lock);
-        if (__atomic_load_n(&r->mag_index, __ATOMIC_RELAXED) == mi) {
-            *index = mi;
-            return m;
-        }
-        mallet_unlock(&m->lock); /* migrated meanwhile: follow it */
-    }
-}
-
-bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
-{
-    if (rack->mags_mapping == NULL)
-        return false;
-    uintptr_t base = (uintptr_t)p & ~(sz_tiers[rack->tier].region_size - 1);
-    if (!sz_region_set_contains(&rack->regions, base))
-        return false;
-    *out = (sz_region_t)base;
-    return true;
 }
 
 /* ---- region lists ----------------------------------------------------------- */
@@ -192,7 +188,10 @@ static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_
     sz_region_unmap(rack->tier, r);
 }
 
-static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+/* madvise the whole pages of the free block [idx, idx+msize) that also
+ * lie within [near_lo, near_hi). */
+static size_t advise_block_within(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                                  uintptr_t near_lo, uintptr_t near_hi, int how)
 {
     size_t page = sz_page();
     /* Keep the list entry and tiny's inline sizes (first 18 and last 2
@@ -201,12 +200,21 @@ static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_
     uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, idx + msize) - 2;
     lo = sz_round_up(lo, page);
     hi &= ~(uintptr_t)(page - 1);
+    if (lo < near_lo)
+        lo = near_lo;
+    if (hi > near_hi)
+        hi = near_hi;
     if (hi <= lo)
         return 0;
     if (rack->zone->s.scribble)
         memset((void *)lo, 0xDD, hi - lo);
     mallet_os_decommit((void *)lo, hi - lo, how);
     return hi - lo;
+}
+
+static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+{
+    return advise_block_within(rack, r, idx, msize, 0, UINTPTR_MAX, how);
 }
 
 size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
@@ -254,7 +262,7 @@ static bool adopt_from_depot(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
     sz_tier_t t = rack->tier;
     bool adopted = false;
-    mallet_lock(&depot->lock);
+    sz_lock(&depot->lock);
     unsigned nslots = sz_tiers[t].nslots;
     for (unsigned s = sz_slot_for(t, msize); s < nslots && !adopted; s++) {
         if (!(depot->bitmap[s >> 6] >> (s & 63) & 1))
@@ -274,7 +282,7 @@ static bool adopt_from_depot(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t
                 break;
         }
     }
-    mallet_unlock(&depot->lock);
+    sz_unlock(&depot->lock);
     return adopted;
 }
 
@@ -286,13 +294,13 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
     if (!mallet_trylock(&m->alloc_lock)) {
         /* Someone else is mapping for this magazine: wait for them without
          * holding the magazine, then look again. */
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
         mallet_lock(&m->alloc_lock);
         mallet_unlock(&m->alloc_lock);
-        mallet_lock(&m->lock);
+        sz_lock(&m->lock);
         return true;
     }
-    mallet_unlock(&m->lock);
+    sz_unlock(&m->lock);
     sz_region_t r = sz_region_map(rack->tier, z->region_cookie, z->guard_regions);
     int err = r ? 0 : ENOMEM;
     if (r) {
@@ -302,7 +310,7 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
         if (err)
             sz_region_unmap(rack->tier, r);
     }
-    mallet_lock(&m->lock);
+    sz_lock(&m->lock);
     if (err == 0) {
         /* The old last region's tail becomes an ordinary free block: only
          * the last region is carved from. */
@@ -341,24 +349,34 @@ void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
     if (m->lf_region == r)
         sz_flush_last_free(rack, m, mi); /* the cache must not point into the depot */
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
-    mallet_lock(&depot->lock);
+    sz_lock(&depot->lock);
     if (move_free_blocks(rack, r, m, depot)) {
         transfer_region(rack, r, m, depot, SZ_MAG_DEPOT);
         if (!rack->zone->s.aggressive_madvise)
             advise_region(rack, r, MALLET_DECOMMIT_LAZY);
         depot_maybe_unmap(rack, depot, r);
     }
-    mallet_unlock(&depot->lock);
+    sz_unlock(&depot->lock);
 }
 
-void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
+void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                              uint32_t freed_idx, uint32_t freed_msize)
 {
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
     if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
         unmap_depot_region(rack, depot, r);
         return;
     }
-    sz_advise_free_block(rack, r, idx, msize);
+    /* Only the pages the freed block touches (plus the neighbours' entry
+     * and trailing-size bytes it absorbed) can have become free: the rest
+     * of the coalesced block was madvised when it was freed or when the
+     * region entered the depot. libmalloc clamps the same way
+     * (small_madvise_free_range_no_lock), instead of re-advising the whole
+     * coalesced block on every free. */
+    size_t page = sz_page();
+    uintptr_t near_lo = ((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx) - 2) & ~(uintptr_t)(page - 1);
+    uintptr_t near_hi = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx + freed_msize) + 32, page);
+    advise_block_within(rack, r, idx, msize, near_lo, near_hi, MALLET_DECOMMIT_LAZY);
 }
 
 /* Pressure relief: drop every cached block, unmap every empty region and
@@ -369,7 +387,7 @@ size_t sz_rack_pressure_relief(sz_rack_t *rack)
     size_t heap = sz_heap_bytes(rack->tier);
     for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
         sz_magazine_t *m = &rack->mags[i];
-        mallet_lock(&m->lock);
+        sz_lock(&m->lock);
         sz_flush_last_free(rack, m, i);
         for (sz_region_t r = m->first, next; r; r = next) {
             next = r->next;
@@ -389,7 +407,7 @@ size_t sz_rack_pressure_relief(sz_rack_t *rack)
                 released += advise_region(rack, r, MALLET_DECOMMIT_EAGER);
             }
         }
-        mallet_unlock(&m->lock);
+        sz_unlock(&m->lock);
     }
     return released;
 }
@@ -399,17 +417,17 @@ void sz_rack_lock_all(sz_rack_t *rack)
     for (int i = 0; i < (int)rack->nmags; i++)
         mallet_lock(&rack->mags[i].alloc_lock);
     for (int i = 0; i < (int)rack->nmags; i++)
-        mallet_lock(&rack->mags[i].lock);
-    mallet_lock(&rack->mags[SZ_MAG_DEPOT].lock);
+        sz_lock(&rack->mags[i].lock);
+    sz_lock(&rack->mags[SZ_MAG_DEPOT].lock);
     mallet_lock(&rack->region_lock);
 }
 
 void sz_rack_unlock_all(sz_rack_t *rack)
 {
     mallet_unlock(&rack->region_lock);
-    mallet_unlock(&rack->mags[SZ_MAG_DEPOT].lock);
+    sz_unlock(&rack->mags[SZ_MAG_DEPOT].lock);
     for (int i = (int)rack->nmags - 1; i >= 0; i--)
-        mallet_unlock(&rack->mags[i].lock);
+        sz_unlock(&rack->mags[i].lock);
     for (int i = (int)rack->nmags - 1; i >= 0; i--)
         mallet_unlock(&rack->mags[i].alloc_lock);
 }
@@ -417,7 +435,7 @@ void sz_rack_unlock_all(sz_rack_t *rack)
 void sz_rack_reinit_locks(sz_rack_t *rack)
 {
     for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
-        mallet_lock_reinit(&rack->mags[i].lock);
+        sz_lock_reinit(&rack->mags[i].lock);
         mallet_lock_reinit(&rack->mags[i].alloc_lock);
     }
     mallet_lock_reinit(&rack->region_lock);

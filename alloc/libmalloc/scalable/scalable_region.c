@@ -28,15 +28,6 @@ const sz_tier_info_t sz_tiers[SZ_NTIERS] = {
                    SZ_MEDIUM_NQUANTA, SZ_MEDIUM_MAX_MSIZE, SZ_MEDIUM_SLOTS},
 };
 
-uint32_t *sz_region_cookie_slot(sz_tier_t t, sz_region_t r)
-{
-    switch (t) {
-    case SZ_TINY: return &((sz_tiny_meta_t *)r)->cookie;
-    case SZ_SMALL: return &((sz_small_meta_t *)r)->cookie;
-    default: return &((sz_medium_meta_t *)r)->cookie;
-    }
-}
-
 /* ---- mapping --------------------------------------------------------------- */
 
 sz_region_t sz_region_map(sz_tier_t t, uint32_t cookie, bool guard_postlude)
@@ -61,7 +52,7 @@ void sz_region_unmap(sz_tier_t t, sz_region_t r)
     mallet_os_unmap(r, sz_tiers[t].region_size);
 }
 
-bool sz_region_cookie_ok(struct sz_zone *z, sz_tier_t t, sz_region_t r)
+bool sz_region_cookie_report(struct sz_zone *z, sz_tier_t t, sz_region_t r)
 {
     uint32_t v = *sz_region_cookie_slot(t, r);
     if (v == z->region_cookie)
@@ -72,9 +63,13 @@ bool sz_region_cookie_ok(struct sz_zone *z, sz_tier_t t, sz_region_t r)
     return false;
 }
 
+bool sz_region_cookie_ok(struct sz_zone *z, sz_tier_t t, sz_region_t r)
+{
+    return sz_region_cookie_ok_v(z, t, r, z->region_cookie);
+}
+
 /* ---- hash ring -------------------------------------------------------------- */
 
-#define SZ_HASH_MULT 11400714819323198549ull
 #define SZ_HASH_INITIAL 64u
 
 static sz_hash_ring_t *ring_new(size_t capacity)
@@ -116,13 +111,9 @@ void sz_region_set_destroy(sz_region_set_t *set)
     atomic_store_explicit(&set->ring, NULL, memory_order_relaxed);
 }
 
-bool sz_region_set_contains(const sz_region_set_t *set, uintptr_t base)
+bool sz_region_set_probe(const sz_hash_ring_t *h, uintptr_t base, size_t i)
 {
-    const sz_hash_ring_t *h = atomic_load_explicit(&set->ring, memory_order_acquire);
-    if (h == NULL || base == 0)
-        return false;
     size_t mask = h->capacity - 1;
-    size_t i = ring_home(h, base);
     for (size_t n = 0; n < h->capacity; n++, i = (i + 1) & mask) {
         uintptr_t v = __atomic_load_n(&h->slots[i], __ATOMIC_ACQUIRE);
         if (v == base)

@@ -140,28 +140,63 @@ typedef struct sz_tier_info {
 
 extern const sz_tier_info_t sz_tiers[SZ_NTIERS];
 
+/* The per-tier constants as inline switches rather than loads from
+ * sz_tiers[]: where t is a compile-time constant (the specialised fast
+ * paths in scalable_magazine.c) they fold to immediates. */
+static inline unsigned sz_qshift(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_QSHIFT : t == SZ_SMALL ? SZ_SMALL_QSHIFT : SZ_MEDIUM_QSHIFT;
+}
+static inline size_t sz_region_size(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_REGION_SIZE : t == SZ_SMALL ? SZ_SMALL_REGION_SIZE : SZ_MEDIUM_REGION_SIZE;
+}
+static inline size_t sz_heap_offset(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_HEAP_OFFSET : t == SZ_SMALL ? SZ_SMALL_HEAP_OFFSET : SZ_MEDIUM_HEAP_OFFSET;
+}
+static inline uint32_t sz_nquanta(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_NQUANTA : t == SZ_SMALL ? SZ_SMALL_NQUANTA : SZ_MEDIUM_NQUANTA;
+}
+static inline uint32_t sz_max_msize(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_MAX_MSIZE : t == SZ_SMALL ? SZ_SMALL_MAX_MSIZE : SZ_MEDIUM_MAX_MSIZE;
+}
+static inline uint32_t sz_nslots(sz_tier_t t)
+{
+    return t == SZ_TINY ? SZ_TINY_SLOTS : t == SZ_SMALL ? SZ_SMALL_SLOTS : SZ_MEDIUM_SLOTS;
+}
+
 static inline sz_region_t sz_region_of(sz_tier_t t, const void *p)
 {
-    return (sz_region_t)((uintptr_t)p & ~(sz_tiers[t].region_size - 1));
+    return (sz_region_t)((uintptr_t)p & ~(sz_region_size(t) - 1));
 }
 static inline uint8_t *sz_heap(sz_tier_t t, sz_region_t r)
 {
-    return (uint8_t *)r + sz_tiers[t].heap_offset;
+    return (uint8_t *)r + sz_heap_offset(t);
 }
 /* Quantum index of p in its region; may be out of range for metadata. */
 static inline uintptr_t sz_index_of(sz_tier_t t, sz_region_t r, const void *p)
 {
-    return ((uintptr_t)p - (uintptr_t)sz_heap(t, r)) >> sz_tiers[t].qshift;
+    return ((uintptr_t)p - (uintptr_t)sz_heap(t, r)) >> sz_qshift(t);
 }
 static inline void *sz_ptr_of(sz_tier_t t, sz_region_t r, uint32_t index)
 {
-    return sz_heap(t, r) + ((size_t)index << sz_tiers[t].qshift);
+    return sz_heap(t, r) + ((size_t)index << sz_qshift(t));
 }
 static inline size_t sz_heap_bytes(sz_tier_t t)
 {
-    return (size_t)sz_tiers[t].nquanta << sz_tiers[t].qshift;
+    return (size_t)sz_nquanta(t) << sz_qshift(t);
 }
-uint32_t *sz_region_cookie_slot(sz_tier_t t, sz_region_t r);
+static inline uint32_t *sz_region_cookie_slot(sz_tier_t t, sz_region_t r)
+{
+    switch (t) {
+    case SZ_TINY: return &((sz_tiny_meta_t *)r)->cookie;
+    case SZ_SMALL: return &((sz_small_meta_t *)r)->cookie;
+    default: return &((sz_medium_meta_t *)r)->cookie;
+    }
+}
 
 /* ---- region hash ring (§C.2) ------------------------------------------- */
 
@@ -188,8 +223,24 @@ typedef struct sz_region_set {
 
 int sz_region_set_init(sz_region_set_t *set);
 void sz_region_set_destroy(sz_region_set_t *set);
-/* Lock-free lookup: true if `base` is a live region. */
-bool sz_region_set_contains(const sz_region_set_t *set, uintptr_t base);
+/* Lock-free lookup: true if `base` is a live region. The first probe is
+ * inline (it answers almost every lookup: the ring is kept under half
+ * full); collisions continue out of line. */
+bool sz_region_set_probe(const sz_hash_ring_t *h, uintptr_t base, size_t i);
+#define SZ_HASH_MULT 11400714819323198549ull
+static inline bool sz_region_set_contains(const sz_region_set_t *set, uintptr_t base)
+{
+    const sz_hash_ring_t *h = __atomic_load_n(&set->ring, __ATOMIC_ACQUIRE);
+    if (h == NULL || base == 0)
+        return false;
+    size_t i = (size_t)(((uint64_t)(base >> 20) * SZ_HASH_MULT) >> h->shift);
+    uintptr_t v = __atomic_load_n(&h->slots[i], __ATOMIC_ACQUIRE);
+    if (v == base)
+        return true;
+    if (v == SZ_HASH_EMPTY)
+        return false;
+    return sz_region_set_probe(h, base, i);
+}
 /* Under the rack's region lock. Insert may grow the ring (maps memory). */
 int sz_region_set_insert(sz_region_set_t *set, uintptr_t base);
 void sz_region_set_remove(sz_region_set_t *set, uintptr_t base);
@@ -205,6 +256,13 @@ void sz_region_unmap(sz_tier_t t, sz_region_t r);
 /* Verify the cookie; on mismatch reports "Region cookie corrupted..." and
  * returns false. */
 struct sz_zone;
+bool sz_region_cookie_report(struct sz_zone *z, sz_tier_t t, sz_region_t r);
+static inline bool sz_region_cookie_ok_v(struct sz_zone *z, sz_tier_t t, sz_region_t r, uint32_t cookie)
+{
+    if (__builtin_expect(*sz_region_cookie_slot(t, r) == cookie, 1))
+        return true;
+    return sz_region_cookie_report(z, t, r);
+}
 bool sz_region_cookie_ok(struct sz_zone *z, sz_tier_t t, sz_region_t r);
 
 #endif /* MALLET_SCALABLE_REGION_H */

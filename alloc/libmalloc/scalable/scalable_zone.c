@@ -28,23 +28,33 @@ extern const mallet_backend_t mallet_backend_scalable;
 
 #define SZ(zone) ((sz_zone_t *)(zone))
 
-static void *tier_alloc(sz_zone_t *z, sz_tier_t t, size_t n)
+static inline uint32_t msize_for(size_t n, unsigned qshift)
 {
-    unsigned q = sz_tiers[t].qshift;
-    uint32_t msize = n ? (uint32_t)((n + (1u << q) - 1) >> q) : 1;
-    return sz_tier_malloc(&z->racks[t], msize);
+    return n ? (uint32_t)((n + ((size_t)1 << qshift) - 1) >> qshift) : 1;
 }
 
-static void *sz_alloc(sz_zone_t *z, size_t n, bool cleared)
+static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared);
+
+static inline void *sz_alloc(sz_zone_t *z, size_t n, bool cleared)
+{
+    if (__builtin_expect(n <= SZ_TINY_LIMIT && !cleared && !z->s.scribble, 1))
+        return sz_tiny_malloc(&z->racks[SZ_TINY], msize_for(n, SZ_TINY_QSHIFT));
+    return sz_alloc_slow(z, n, cleared);
+}
+
+static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared)
 {
     void *p;
     size_t bytes;
     if (n <= SZ_TINY_LIMIT)
-        p = tier_alloc(z, SZ_TINY, n), bytes = n ? sz_round_up(n, SZ_TINY_QUANTUM) : SZ_TINY_QUANTUM;
+        p = sz_tiny_malloc(&z->racks[SZ_TINY], msize_for(n, SZ_TINY_QSHIFT)),
+        bytes = n ? sz_round_up(n, SZ_TINY_QUANTUM) : SZ_TINY_QUANTUM;
     else if (n <= z->small_limit)
-        p = tier_alloc(z, SZ_SMALL, n), bytes = sz_round_up(n, SZ_SMALL_QUANTUM);
+        p = sz_small_malloc(&z->racks[SZ_SMALL], msize_for(n, SZ_SMALL_QSHIFT)),
+        bytes = sz_round_up(n, SZ_SMALL_QUANTUM);
     else if (z->medium_on && n <= SZ_MEDIUM_LIMIT)
-        p = tier_alloc(z, SZ_MEDIUM, n), bytes = sz_round_up(n, SZ_MEDIUM_QUANTUM);
+        p = sz_medium_malloc(&z->racks[SZ_MEDIUM], msize_for(n, SZ_MEDIUM_QSHIFT)),
+        bytes = sz_round_up(n, SZ_MEDIUM_QUANTUM);
     else
         return sz_large_malloc(z, n, 0, cleared);
     if (p == NULL)
@@ -86,7 +96,7 @@ static int owner_tier(sz_zone_t *z, const void *p, sz_region_t *r)
 static void free_in_tier(sz_zone_t *z, sz_tier_t t, sz_region_t r, void *p)
 {
     const sz_tier_ops_t *ops = z->racks[t].ops;
-    if ((uintptr_t)p & ((1u << sz_tiers[t].qshift) - 1)) {
+    if ((uintptr_t)p & (((uintptr_t)1 << sz_qshift(t)) - 1)) {
         SZ_REPORT(z, MALLET_ERR_MISALIGNED_POINTER, false, p, ops->msg_misaligned, p);
         return;
     }
@@ -94,7 +104,11 @@ static void free_in_tier(sz_zone_t *z, sz_tier_t t, sz_region_t r, void *p)
         SZ_REPORT(z, MALLET_ERR_INVALID_FREE, false, p, ops->msg_metadata, p);
         return;
     }
-    sz_tier_free(&z->racks[t], r, p);
+    switch (t) {
+    case SZ_TINY: sz_tiny_free(&z->racks[SZ_TINY], r, p); break;
+    case SZ_SMALL: sz_small_free(&z->racks[SZ_SMALL], r, p); break;
+    default: sz_medium_free(&z->racks[SZ_MEDIUM], r, p); break;
+    }
 }
 
 static void sz_free(mallet_zone_t *zone, void *p)
@@ -105,10 +119,20 @@ static void sz_free(mallet_zone_t *zone, void *p)
         SZ_REPORT(z, MALLET_ERR_MISALIGNED_POINTER, false, p, "Non-aligned pointer %p being freed", p);
         return;
     }
-    sz_region_t r;
-    int t = owner_tier(z, p, &r);
-    if (t >= 0)
-        free_in_tier(z, (sz_tier_t)t, r, p);
+    sz_region_t r = NULL;
+    if (sz_rack_owns(&z->racks[SZ_TINY], p, &r)) {
+        /* tiny quanta are 16 B: alignment was checked above */
+        if (__builtin_expect((uintptr_t)p >= (uintptr_t)sz_heap(SZ_TINY, r), 1)) {
+            sz_tiny_free(&z->racks[SZ_TINY], r, p);
+            return;
+        }
+        free_in_tier(z, SZ_TINY, r, p);
+        return;
+    }
+    if (sz_rack_owns(&z->racks[SZ_SMALL], p, &r))
+        free_in_tier(z, SZ_SMALL, r, p);
+    else if (z->medium_on && sz_rack_owns(&z->racks[SZ_MEDIUM], p, &r))
+        free_in_tier(z, SZ_MEDIUM, r, p);
     else
         sz_large_free(z, p, true);
 }
@@ -118,7 +142,7 @@ static void sz_free_definite_size(mallet_zone_t *zone, void *p, size_t n)
 {
     sz_zone_t *z = SZ(zone);
     sz_tier_t t = n <= SZ_TINY_LIMIT ? SZ_TINY : n <= z->small_limit ? SZ_SMALL : SZ_MEDIUM;
-    sz_region_t r;
+    sz_region_t r = NULL;
     if (n <= z->large_threshold && ((uintptr_t)p & (SZ_TINY_QUANTUM - 1)) == 0 &&
         sz_rack_owns(&z->racks[t], p, &r)) {
         sz_debug_tick(z);
@@ -131,7 +155,7 @@ static void sz_free_definite_size(mallet_zone_t *zone, void *p, size_t n)
 static size_t sz_size(mallet_zone_t *zone, const void *p)
 {
     sz_zone_t *z = SZ(zone);
-    sz_region_t r;
+    sz_region_t r = NULL;
     int t = owner_tier(z, p, &r);
     if (t >= 0)
         return sz_tier_size(&z->racks[t], r, p);
@@ -140,7 +164,7 @@ static size_t sz_size(mallet_zone_t *zone, const void *p)
 
 static bool sz_claimed_address(mallet_zone_t *zone, void *p)
 {
-    sz_region_t r;
+    sz_region_t r = NULL;
     return owner_tier(SZ(zone), p, &r) >= 0 || sz_large_claimed(SZ(zone), p);
 }
 
@@ -166,17 +190,17 @@ static void *sz_realloc(mallet_zone_t *zone, void *p, size_t n)
         return sz_malloc(zone, 1); /* libmalloc returns a minimum block */
     }
     sz_debug_tick(z);
-    size_t old = sz_size(zone, p);
+    sz_region_t r = NULL;
+    int t = owner_tier(z, p, &r), nt = request_tier(z, n);
+    size_t old = t >= 0 ? sz_tier_size(&z->racks[t], r, p) : sz_large_size(z, p);
     if (old == 0) {
         SZ_REPORT(z, MALLET_ERR_INVALID_REALLOC, false, p,
                   "pointer %p being reallocated was not allocated", p);
         errno = EINVAL;
         return NULL;
     }
-    sz_region_t r;
-    int t = owner_tier(z, p, &r), nt = request_tier(z, n);
     if (t >= 0 && t == nt) {
-        unsigned q = sz_tiers[t].qshift;
+        unsigned q = sz_qshift(t);
         if (sz_tier_resize(&z->racks[t], r, p, (uint32_t)((n + (1u << q) - 1) >> q)))
             return p;
     } else if (t < 0 && nt == SZ_NTIERS && sz_large_resize(z, p, n)) {
@@ -196,7 +220,7 @@ static void *sz_realloc(mallet_zone_t *zone, void *p, size_t n)
  * and giving the head and tail back as partial frees (libmalloc's way). */
 static void *aligned_in_tier(sz_zone_t *z, sz_tier_t t, size_t align, size_t n)
 {
-    unsigned q = sz_tiers[t].qshift;
+    unsigned q = sz_qshift(t);
     size_t quantum = (size_t)1 << q;
     uint32_t keep = n ? (uint32_t)((n + quantum - 1) >> q) : 1;
     if (align <= quantum)
@@ -225,7 +249,7 @@ static void *sz_memalign(mallet_zone_t *zone, size_t align, size_t n)
          * otherwise the tier is chosen by the span that guarantees an
          * aligned spot (n + align - 1), so the span fits that tier. */
         int t = request_tier(z, n);
-        if (t == SZ_NTIERS || align > ((size_t)1 << sz_tiers[t].qshift))
+        if (t == SZ_NTIERS || align > ((size_t)1 << sz_qshift(t)))
             t = request_tier(z, n + align - 1);
         p = t < SZ_NTIERS ? aligned_in_tier(z, (sz_tier_t)t, align, n)
                           : sz_large_malloc(z, n, align, false);
@@ -245,7 +269,7 @@ static unsigned sz_batch_malloc(mallet_zone_t *zone, size_t n, void **out, unsig
     sz_zone_t *z = SZ(zone);
     if (n > SZ_TINY_LIMIT)
         return 0; /* libmalloc batches tiny requests only */
-    uint32_t msize = n ? (uint32_t)((n + SZ_TINY_QUANTUM - 1) >> SZ_TINY_QSHIFT) : 1;
+    uint32_t msize = msize_for(n, SZ_TINY_QSHIFT);
     unsigned got = sz_tier_batch_malloc(&z->racks[SZ_TINY], msize, out, count);
     if (z->s.scribble)
         for (unsigned i = 0; i < got; i++)
@@ -319,9 +343,9 @@ static bool sz_zone_locked(mallet_zone_t *zone)
     mallet_unlock(&z->large.lock);
     for (int t = 0; t < SZ_NTIERS; t++)
         for (int i = SZ_MAG_DEPOT; i < (int)z->racks[t].nmags; i++) {
-            if (!mallet_trylock(&z->racks[t].mags[i].lock))
+            if (!sz_trylock(&z->racks[t].mags[i].lock))
                 return true;
-            mallet_unlock(&z->racks[t].mags[i].lock);
+            sz_unlock(&z->racks[t].mags[i].lock);
         }
     return false;
 }
@@ -372,6 +396,7 @@ mallet_zone_t *mallet_scalable_create(const char *options, char *err, size_t err
     z->small_limit = SZ_SMALL_LIMIT;
     z->large_threshold = z->medium_on ? SZ_MEDIUM_LIMIT : SZ_SMALL_LIMIT;
     z->guard_regions = strcmp(s.guard_edges, "all") == 0;
+    z->free_fill = s.scribble || s.zero_on_free;
     unsigned nmags = mallet_os_cpu_count();
     if (s.max_magazines > 0 && (unsigned long)s.max_magazines < nmags)
         nmags = (unsigned)s.max_magazines;
