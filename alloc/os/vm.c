@@ -77,8 +77,26 @@ void *mallet_os_map(void *hint, size_t size, int prot)
     return raw_map(hint, size, prot, 0);
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define MALLET_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MALLET_UNDER_TSAN 1
+#endif
+#endif
+
 void *mallet_os_map_fixed(void *addr, size_t size, int prot)
 {
+#ifdef MALLET_UNDER_TSAN
+    /* ThreadSanitizer owns most of the address space (its shadow and meta
+     * ranges) and rewrites a fixed-address request outside its application
+     * ranges into "anywhere", which then lands at 0 and kills the process.
+     * Say no instead: callers fall back (nano stays off, large blocks grow
+     * by moving). */
+    (void)addr, (void)size, (void)prot;
+    errno = ENOTSUP;
+    return NULL;
+#endif
     void *p = raw_map(addr, size, prot, MAP_FIXED_NOREPLACE);
     if (p != NULL && p != addr) {
         /* Kernels before 4.17 ignore the flag and treat addr as a hint. */

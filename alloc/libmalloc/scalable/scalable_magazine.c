@@ -400,12 +400,16 @@ size_t sz_tier_size(sz_rack_t *rack, sz_region_t r, const void *p)
     if ((uintptr_t)p < (uintptr_t)sz_heap(t, r) || idx >= sz_nquanta(t) ||
         ((uintptr_t)p & ((1u << sz_qshift(t)) - 1)))
         return 0;
+    /* libmalloc reads the bitmaps here without a lock; mallet takes the
+     * owning magazine's lock: another thread freeing a neighbour rewrites
+     * the same bitmap word, and a size() that can be torn is not one a
+     * harness should measure or a TSan run accept. */
+    int mi;
+    sz_magazine_t *m = sz_rack_lock_owner(rack, r, &mi);
     uint32_t msize = rack->ops->inuse_msize(r, (uint32_t)idx);
-    if (msize == 0)
-        return 0;
-    int32_t mi = __atomic_load_n(&r->mag_index, __ATOMIC_ACQUIRE);
-    if (mi >= SZ_MAG_DEPOT && mi < (int32_t)rack->nmags && rack->mags[mi].lf_ptr == p)
-        return 0; /* sitting in the last-free cache: already freed */
+    if (msize != 0 && m->lf_ptr == p)
+        msize = 0; /* sitting in the last-free cache: already freed */
+    sz_unlock(&m->lock);
     return (size_t)msize << sz_qshift(t);
 }
 
