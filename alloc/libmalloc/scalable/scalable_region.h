@@ -20,6 +20,7 @@
 #ifndef MALLET_SCALABLE_REGION_H
 #define MALLET_SCALABLE_REGION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -230,7 +231,7 @@ bool sz_region_set_probe(const sz_hash_ring_t *h, uintptr_t base, size_t i);
 #define SZ_HASH_MULT 11400714819323198549ull
 static inline bool sz_region_set_contains(const sz_region_set_t *set, uintptr_t base)
 {
-    const sz_hash_ring_t *h = __atomic_load_n(&set->ring, __ATOMIC_ACQUIRE);
+    const sz_hash_ring_t *h = atomic_load_explicit(&set->ring, memory_order_acquire);
     if (h == NULL || base == 0)
         return false;
     size_t i = (size_t)(((uint64_t)(base >> 20) * SZ_HASH_MULT) >> h->shift);
