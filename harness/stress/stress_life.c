@@ -304,6 +304,16 @@ static int in_forked_child(life_t *L, lblk_t *held, unsigned nheld)
 static int fork_test(life_t *L)
 {
     const stress_config_t *cfg = L->cfg;
+    if (STRESS_TSAN && strcmp(L->sz.b->id, "sys") == 0) {
+        /* In a TSan build `sys` is TSan's own allocator, not glibc's; a
+         * child forked while other threads are inside it sometimes hangs
+         * in the sanitizer runtime (seen in CI). That is not the allocator
+         * mallet compares, so this part is skipped, loudly. */
+        printf("lifecycle %s: fork test SKIPPED: under TSan, sys is the sanitizer's allocator, whose "
+               "fork with busy threads can hang in the TSan runtime\n", L->sz.b->id);
+        fflush(stdout);
+        return STRESS_OK;
+    }
     unsigned threads = cfg->threads ? cfg->threads : 2, forks = cfg->smoke ? 3 : 20;
     if (threads > 16)
         threads = 16;
