@@ -308,10 +308,10 @@ bool sz_large_free(sz_zone_t *z, void *p, bool report_unknown)
 size_t sz_large_size(sz_zone_t *z, const void *p)
 {
     sz_large_t *L = &z->large;
-    if (((uintptr_t)p & (sz_page() - 1)) || L->table == NULL)
+    if ((uintptr_t)p & (sz_page() - 1))
         return 0;
-    mallet_lock(&L->lock);
-    sz_large_entry_t *e = lookup(L, (uintptr_t)p);
+    mallet_lock(&L->lock); /* the table pointer itself changes when it grows */
+    sz_large_entry_t *e = L->table ? lookup(L, (uintptr_t)p) : NULL;
     size_t n = e ? e->size : 0;
     mallet_unlock(&L->lock);
     return n;
