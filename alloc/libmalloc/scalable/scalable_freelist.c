@@ -95,6 +95,18 @@ bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_
     void *prev, *next;
     if (!sz_link_decode(rack, block, e->prev, &prev) || !sz_link_decode(rack, block, e->next, &next))
         return false;
+    /* A damaged link can pass the 4-bit checksum (1 in 16): a neighbour
+     * outside every region of this rack is reported, never followed. */
+    void *nb[2] = {prev, next};
+    for (int k = 0; k < 2; k++)
+        if (nb[k] && !sz_region_set_contains(&rack->regions,
+                                             (uintptr_t)nb[k] & ~(sz_region_size(t) - 1))) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                      "%s_free_list_remove_ptr: Internal invariant broken (%s ptr outside the zone): "
+                      "ptr=%p, %s=%p",
+                      sz_tiers[t].name, k ? "next" : "prev", block, k ? "next" : "prev", nb[k]);
+            return false;
+        }
     if (prev) {
         sz_free_entry_t *pe = prev;
         void *pn;
