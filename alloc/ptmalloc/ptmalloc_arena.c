@@ -66,7 +66,7 @@ static pt_arena_t *new_arena(pt_inst_t *inst, size_t size, unsigned nr)
     pt_set_head(a->top, (size_t)(((char *)h + h->size) - ptr) | PT_PREV_INUSE);
     mallet_lock(&inst->list_lock);
     a->nr = nr;
-    a->next = inst->main_arena.next;
+    a->next = pt_arena_next(&inst->main_arena);
     __atomic_store_n(&inst->main_arena.next, a, __ATOMIC_RELEASE);
     mallet_unlock(&inst->list_lock);
     return a;
@@ -121,13 +121,13 @@ static pt_arena_t *reused_arena(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *av
     do {
         if (mallet_trylock(&result->mutex))
             goto out;
-        result = __atomic_load_n(&result->next, __ATOMIC_ACQUIRE);
+        result = pt_arena_next(result);
         if (result == NULL)
             result = &inst->main_arena;
     } while (result != begin);
     /* Nothing free: block on one, but not the arena that just failed. */
     if (result == avoid_arena) {
-        result = result->next ? result->next : &inst->main_arena;
+        result = pt_arena_next(result) ? pt_arena_next(result) : &inst->main_arena;
     }
     mallet_lock(&result->mutex);
 out:;
@@ -137,7 +137,8 @@ out:;
     remove_from_free_list(inst, result);
     ++result->attached_threads;
     mallet_unlock(&inst->free_list_lock);
-    __atomic_store_n(&inst->next_to_use, result->next ? result->next : &inst->main_arena, __ATOMIC_RELAXED);
+    pt_arena_t *after = pt_arena_next(result);
+    __atomic_store_n(&inst->next_to_use, after ? after : &inst->main_arena, __ATOMIC_RELAXED);
     if (ts)
         ts->arena = result;
     return result;
@@ -316,13 +317,13 @@ void pt_inst_unregister(pt_inst_t *inst)
 void pt_lock_all(pt_inst_t *inst)
 {
     mallet_lock(&inst->list_lock);
-    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = a->next)
+    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a))
         mallet_lock(&a->mutex);
 }
 
 void pt_unlock_all(pt_inst_t *inst)
 {
-    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = a->next)
+    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a))
         mallet_unlock(&a->mutex);
     mallet_unlock(&inst->list_lock);
 }
@@ -355,7 +356,7 @@ void pt_fork_reinit(pt_inst_t *inst)
     if (mine)
         mine->attached_threads = 1;
     inst->free_list = NULL;
-    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = a->next) {
+    for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a)) {
         mallet_lock_reinit(&a->mutex);
         if (a != mine) {
             a->attached_threads = 0;

@@ -83,6 +83,14 @@ typedef struct pt_heap_info {
     char pad[8];          /* sizeof + 16 is a multiple of 16 */
 } pt_heap_info_t;
 
+/* The arena list only grows (new_arena links at the head under list_lock), and
+ * threads walk it without that lock, so every read of ->next is an acquire
+ * load paired with new_arena's release store. */
+static inline pt_arena_t *pt_arena_next(const pt_arena_t *a)
+{
+    return __atomic_load_n(&a->next, __ATOMIC_ACQUIRE);
+}
+
 static inline pt_heap_info_t *pt_heap_for_ptr(const void *p)
 {
     return (pt_heap_info_t *)((uintptr_t)p & ~(PT_HEAP_MAX_SIZE - 1));

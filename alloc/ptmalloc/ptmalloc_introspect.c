@@ -105,7 +105,7 @@ static size_t fastbin_limit(pt_arena_t *av) { return av->system_mem / PT_MINSIZE
 static bool x_build(pt_inst_t *inst, xlist_t *x)
 {
     size_t want = 64;
-    for (pt_arena_t *a = &inst->main_arena; a; a = a->next)
+    for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a))
         for (unsigned i = 0; i < PT_NFASTBINS; i++) {
             size_t k = 0;
             for (mchunkptr p = a->fastbinsY[i]; p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
@@ -124,7 +124,7 @@ static bool x_build(pt_inst_t *inst, xlist_t *x)
     x->cap = x->v ? want : 0;
     if (!x->v)
         return false;
-    for (pt_arena_t *a = &inst->main_arena; a; a = a->next)
+    for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a))
         for (unsigned i = 0; i < PT_NFASTBINS; i++) {
             size_t k = 0;
             for (mchunkptr p = a->fastbinsY[i]; p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
@@ -358,7 +358,7 @@ int pt_check(pt_inst_t *inst)
     xlist_t x = {0};
     if (!rc && !x_build(inst, &x))
         rc = 0; /* no memory for the list: check without it */
-    for (pt_arena_t *a = &inst->main_arena; a && !rc; a = a->next) {
+    for (pt_arena_t *a = &inst->main_arena; a && !rc; a = pt_arena_next(a)) {
         w = (walk_t){.inst = inst, .av = a, .x = x.v ? &x : NULL};
         nr = a->nr;
         if (a->top != pt_initial_top(a)) {
@@ -391,7 +391,7 @@ void pt_statistics(pt_inst_t *inst, mallet_zone_stats_t *s)
     size_t n = 0, bytes = 0, sys = 0;
     pt_lock_all(inst);
     mallet_lock(&inst->ts_lock);
-    for (pt_arena_t *a = &inst->main_arena; a; a = a->next) {
+    for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a)) {
         walk_t w = {.inst = inst, .av = a};
         walk_arena(&w);
         n += w.inuse_n;
@@ -473,7 +473,7 @@ int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorde
     if (mask & MALLET_ENUM_BLOCKS) {
         xlist_t x = {0};
         x_build(inst, &x);
-        for (pt_arena_t *a = &inst->main_arena; a; a = a->next) {
+        for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a)) {
             walk_t w = {.inst = inst, .av = a, .x = x.v ? &x : NULL, .block = enum_block, .ctx = &r};
             walk_arena(&w);
         }
@@ -499,7 +499,7 @@ int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorde
     }
     if (mask & MALLET_ENUM_ADMIN) {
         rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)inst, sizeof *inst);
-        for (pt_arena_t *a = inst->main_arena.next; a; a = a->next)
+        for (pt_arena_t *a = pt_arena_next(&inst->main_arena); a; a = pt_arena_next(a))
             rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)pt_heap_for_ptr(a), sizeof(pt_heap_info_t) + sizeof *a);
         for (pt_tstate_t *t = inst->ts_head; t; t = t->next)
             if (t->tcache)
@@ -552,7 +552,7 @@ static void int_mallinfo(pt_inst_t *inst, pt_arena_t *av, struct mallinfo2 *m)
 void pt_mallinfo2(pt_inst_t *inst, struct mallinfo2 *m)
 {
     memset(m, 0, sizeof *m);
-    for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = a->next) {
+    for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = pt_arena_next(a)) {
         mallet_lock(&a->mutex);
         int_mallinfo(inst, a, m);
         mallet_unlock(&a->mutex);
@@ -563,7 +563,7 @@ void pt_malloc_stats(pt_inst_t *inst, int fd)
 {
     size_t system_b = 0, in_use_b = 0;
     unsigned i = 0;
-    for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = a->next, i++) {
+    for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = pt_arena_next(a), i++) {
         struct mallinfo2 mi;
         memset(&mi, 0, sizeof mi);
         mallet_lock(&a->mutex);
@@ -594,7 +594,7 @@ int pt_malloc_info(pt_inst_t *inst, int options, void *vfp)
     size_t total_nblocks = 0, total_nfastblocks = 0, total_avail = 0, total_fastavail = 0;
     size_t total_system = 0, total_max_system = 0, total_aspace = 0, total_aspace_mprotect = 0;
     fputs("<malloc version=\"1\">\n", fp);
-    for (pt_arena_t *ar = &inst->main_arena; ar; ar = ar->next) {
+    for (pt_arena_t *ar = &inst->main_arena; ar; ar = pt_arena_next(ar)) {
         struct { size_t from, to, total, count; } sizes[PT_NFASTBINS + PT_NBINS - 1];
         size_t nblocks = 0, nfastblocks = 0, avail = 0, fastavail = 0, heap_size = 0, heap_mprotect_size = 0,
                heap_count = 0;

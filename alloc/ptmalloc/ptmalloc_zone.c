@@ -93,7 +93,7 @@ static void z_reinit_lock(mallet_zone_t *z) { pt_fork_reinit(PT_INST(z)); }
 static bool z_locked(mallet_zone_t *z)
 {
     pt_inst_t *inst = PT_INST(z);
-    for (pt_arena_t *a = &inst->main_arena; a; a = a->next) {
+    for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a)) {
         if (!mallet_trylock(&a->mutex))
             return true;
         mallet_unlock(&a->mutex);
