@@ -20,12 +20,11 @@
 #include "bench/bench.h"
 #include "bench/runner.h"
 #include "cli/commands.h"
+#include "common/backend_select.h"
+#include "common/results_dir.h"
 #include "os/os.h"
 #include "report/report.h"
 #include "workload/size_dist.h"
-
-static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
-enum { N_IDS = 7 };
 
 static void usage(FILE *out)
 {
@@ -66,40 +65,6 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     if (*end || errno || v > max)
         return -1;
     *out = v;
-    return 0;
-}
-
-/* Expands --backends into IDs (in registry order, unknown IDs rejected). */
-static int select_backends(const char *spec, const char **out, size_t *n)
-{
-    bool want[N_IDS] = {false};
-    char *copy = strdup(spec), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        bool neg = strncmp(tok, "no-", 3) == 0;
-        const char *id = neg ? tok + 3 : tok;
-        bool matched = false;
-        for (int i = 0; i < N_IDS; i++) {
-            bool own = i < 3, hit = strcmp(id, "all") == 0 || strcmp(id, all_ids[i]) == 0 ||
-                                    (strcmp(id, "own") == 0 && own) || (strcmp(id, "peers") == 0 && !own);
-            if (hit) {
-                want[i] = !neg;
-                matched = true;
-            }
-        }
-        if (!matched) {
-            int rc = mallet_usage_error("bench", "unknown backend '%s' (known: all own peers nano scalable "
-                                                 "ptmalloc sys je mi tc, or no-ID)", id);
-            free(copy);
-            return rc;
-        }
-    }
-    free(copy);
-    *n = 0;
-    for (int i = 0; i < N_IDS; i++)
-        if (want[i])
-            out[(*n)++] = all_ids[i];
-    if (*n == 0)
-        return mallet_usage_error("bench", "--backends '%s' selects no backend", spec);
     return 0;
 }
 
@@ -157,20 +122,6 @@ static void source_commit(char *out, size_t len)
         pclose(p);
     }
     snprintf(out, len, "%s%s", buf, dirty[0] ? "-dirty" : "");
-}
-
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void progress(bool tty, size_t done, size_t total, double elapsed, const mallet_run_result_t *r)
@@ -279,11 +230,15 @@ int mallet_cmd_bench(int argc, char **argv)
         }
 #undef NEED_VALUE
     }
-    const char *be[N_IDS];
-    size_t nbe = 0;
-    int rc = select_backends(backends_spec, be, &nbe);
-    if (rc)
-        return rc;
+    mallet_backend_selection_t sel;
+    char err[512];
+    if (mallet_backend_select(backends_spec, &sel, err, sizeof err) != 0)
+        return mallet_usage_error("bench", "%s", err);
+    const char *be[MALLET_MAX_BACKENDS];
+    size_t nbe = sel.n;
+    for (size_t i = 0; i < nbe; i++)
+        be[i] = sel.id[i];
+    int rc;
     if (smoke) {
         scale = scale == 1.0 ? 0.02 : scale;
         repeats = repeats ? repeats : 1;
@@ -311,13 +266,11 @@ int mallet_cmd_bench(int argc, char **argv)
     if (out) {
         snprintf(dir, sizeof dir, "%s", out);
     } else {
-        char host[64] = "host", date[32];
-        gethostname(host, sizeof host - 1);
-        host[strcspn(host, ".")] = '\0';
-        strftime(date, sizeof date, "%Y-%m-%d-%H%M%S", gmtime(&now));
-        snprintf(dir, sizeof dir, "%s/%s_%s_%s%s", out_root, date, host, commit, smoke ? "_smoke" : "");
+        char tag[128];
+        snprintf(tag, sizeof tag, "%s%s", commit, smoke ? "_smoke" : "");
+        mallet_results_dir_name(dir, sizeof dir, out_root, now, tag);
     }
-    if (make_dirs(dir) != 0) {
+    if (mallet_make_dirs(dir) != 0) {
         fprintf(stderr, "mallet bench: cannot create '%s': %s\n", dir, strerror(errno));
         return 1;
     }

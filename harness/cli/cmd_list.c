@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/backend_select.h"
 #include "mallet/mallet.h"
 
-static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
 
 int mallet_cmd_list(int argc, char **argv)
 {
@@ -31,8 +31,12 @@ int mallet_cmd_list(int argc, char **argv)
     }
     if (json)
         printf("[\n");
-    for (size_t i = 0; i < sizeof all_ids / sizeof *all_ids; i++) {
-        const char *id = all_ids[i];
+    mallet_backend_selection_t all;
+    char err[512];
+    if (mallet_backend_select("all", &all, err, sizeof err) != 0)
+        return mallet_usage_error("list", "%s", err);
+    for (size_t i = 0; i < all.n; i++) {
+        const char *id = all.id[i];
         const mallet_backend_t *b = mallet_backend_find(id);
         char why[256] = "", caps[512] = "";
         const char *status = "ok";
@@ -52,7 +56,7 @@ int mallet_cmd_list(int argc, char **argv)
             printf("  {\"id\": \"%s\", \"status\": \"%s\", \"peer\": %s, \"version\": \"%s\", "
                    "\"description\": \"%s\", \"capabilities\": \"%s\", \"note\": \"%s\"}%s\n",
                    id, status, b && b->is_peer ? "true" : "false", version,
-                   b ? b->description : "", caps, why, i + 1 < sizeof all_ids / sizeof *all_ids ? "," : "");
+                   b ? b->description : "", caps, why, i + 1 < all.n ? "," : "");
         } else {
             printf("%-9s %-14s %-22s %s\n", id, status, version, b ? b->description : "");
             if (b)

@@ -15,11 +15,12 @@
 
 #include "bench/runner.h"
 #include "cli/commands.h"
+#include "common/backend_select.h"
+#include "common/results_dir.h"
 #include "os/os.h"
 #include "report/report.h"
 #include "trace/trace_replay.h"
 
-static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
 
 static void usage(FILE *out)
 {
@@ -63,30 +64,14 @@ int mallet_cmd_replay(int argc, char **argv)
     }
     if (!path)
         return mallet_usage_error("replay", "no trace file given");
-    const char *ids[7];
-    size_t nids = 0;
-    char *copy = strdup(backends), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        bool hit = false;
-        for (int k = 0; k < 7; k++) {
-            bool own = k < 3;
-            if (strcmp(tok, "all") == 0 || strcmp(tok, all_ids[k]) == 0 || (strcmp(tok, "own") == 0 && own) ||
-                (strcmp(tok, "peers") == 0 && !own)) {
-                hit = true;
-                bool dup = false;
-                for (size_t j = 0; j < nids; j++)
-                    dup |= strcmp(ids[j], all_ids[k]) == 0;
-                if (!dup)
-                    ids[nids++] = all_ids[k];
-            }
-        }
-        if (!hit) {
-            int rc = mallet_usage_error("replay", "unknown backend '%s'", tok);
-            free(copy);
-            return rc;
-        }
-    }
-    free(copy);
+    mallet_backend_selection_t sel;
+    char selerr[512];
+    if (mallet_backend_select(backends, &sel, selerr, sizeof selerr) != 0)
+        return mallet_usage_error("replay", "%s", selerr);
+    const char *ids[MALLET_MAX_BACKENDS];
+    size_t nids = sel.n;
+    for (size_t k = 0; k < nids; k++)
+        ids[k] = sel.id[k];
 
     mallet_trace_t t;
     char err[512];
@@ -104,14 +89,9 @@ int mallet_cmd_replay(int argc, char **argv)
     if (out) {
         snprintf(dir, sizeof dir, "%s", out);
     } else {
-        char host[64] = "host", date[32];
-        gethostname(host, sizeof host - 1);
-        host[strcspn(host, ".")] = '\0';
-        strftime(date, sizeof date, "%Y-%m-%d-%H%M%S", gmtime(&now));
-        snprintf(dir, sizeof dir, "results/%s_%s_%s", date, host, name);
+        mallet_results_dir_name(dir, sizeof dir, "results", now, name);
     }
-    mkdir("results", 0755);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mallet_make_dirs(dir) != 0) {
         fprintf(stderr, "mallet replay: cannot create '%s': %s\n", dir, strerror(errno));
         mallet_trace_close(&t);
         return 1;

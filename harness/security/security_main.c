@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/backend_select.h"
+#include "common/results_dir.h"
 #include "mallet/mallet.h"
 #include "os/os.h"
 #include "security/security.h"
@@ -405,20 +407,6 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
     return 0;
 }
 
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int bad(const char *fmt, const char *arg)
 {
     fprintf(stderr, "mallet security: ");
@@ -480,24 +468,18 @@ int security_main(int argc, char **argv)
         for (size_t k = 0; k < sec_ncases; k++)
             cases[nc++] = &sec_cases[k];
     }
-    stress_selection_t sel;
-    int rc = stress_select_backends("security", backends, &sel);
-    if (rc) {
-        usage(stderr);
-        return rc;
-    }
+    mallet_backend_selection_t sel;
+    char err[512];
+    if (mallet_backend_select(backends, &sel, err, sizeof err) != 0)
+        return bad("%s", err);
 
     char dir[4096];
     if (out) {
         snprintf(dir, sizeof dir, "%s", out);
     } else {
-        char host[128] = "host", date[32];
-        gethostname(host, sizeof host - 1);
-        time_t now = time(NULL);
-        strftime(date, sizeof date, "%Y-%m-%d-%H%M%S", gmtime(&now));
-        snprintf(dir, sizeof dir, "results/%s_%s_security", date, host);
+        mallet_results_dir_name(dir, sizeof dir, "results", time(NULL), "security");
     }
-    if (make_dirs(dir) != 0) {
+    if (mallet_make_dirs(dir) != 0) {
         fprintf(stderr, "mallet security: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }

@@ -70,18 +70,6 @@ int stress_in_child(const char *what, const mallet_backend_t *b,
 
 /* ---- shared with harness/security ------------------------------------- */
 
-/* Backend IDs in listing order: the registry's rows, built or not. */
-#define STRESS_MAX_BACKENDS 16
-typedef struct stress_selection {
-    size_t n;
-    char id[STRESS_MAX_BACKENDS][16];
-} stress_selection_t;
-
-/* Expands "all|own|peers|ID[,ID|no-ID...]" like `mallet bench`. Returns 0,
- * or prints "mallet <cmd>: ..." to stderr and returns 2 on an unknown ID /
- * empty set (the caller then prints its usage). */
-int stress_select_backends(const char *cmd, const char *spec, stress_selection_t *out);
-
 /* Looks up a backend. Returns 0 when usable (sets *b), else 77 with `why`
  * filled ("not built into this mallet", "not installed: ..."). */
 int stress_backend_usable(const char *id, const mallet_backend_t **b, char *why, size_t len);

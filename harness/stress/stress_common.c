@@ -22,66 +22,6 @@
 #include "os/os.h"
 #include "stress/stress.h"
 
-/* The IDs mallet knows, in listing order; the first three are mallet's own.
- * Registry backends not in this list (a future backend) are appended. */
-static const char *const known_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
-enum { N_KNOWN = 7 };
-
-static void all_ids(stress_selection_t *all, bool own_flag[STRESS_MAX_BACKENDS])
-{
-    all->n = 0;
-    for (int i = 0; i < N_KNOWN; i++) {
-        own_flag[all->n] = i < 3;
-        snprintf(all->id[all->n++], sizeof all->id[0], "%s", known_ids[i]);
-    }
-    for (size_t i = 0; i < mallet_backend_count() && all->n < STRESS_MAX_BACKENDS; i++) {
-        const mallet_backend_t *b = mallet_backend_at(i);
-        bool seen = false;
-        for (size_t k = 0; k < all->n; k++)
-            seen |= strcmp(all->id[k], b->id) == 0;
-        if (!seen) {
-            own_flag[all->n] = !b->is_peer;
-            snprintf(all->id[all->n++], sizeof all->id[0], "%s", b->id);
-        }
-    }
-}
-
-int stress_select_backends(const char *cmd, const char *spec, stress_selection_t *out)
-{
-    stress_selection_t all;
-    bool own[STRESS_MAX_BACKENDS] = {false}, want[STRESS_MAX_BACKENDS] = {false};
-    all_ids(&all, own);
-    char copy[512];
-    snprintf(copy, sizeof copy, "%s", spec);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        bool neg = strncmp(tok, "no-", 3) == 0;
-        const char *id = neg ? tok + 3 : tok;
-        bool matched = false;
-        for (size_t i = 0; i < all.n; i++) {
-            if (strcmp(id, "all") == 0 || strcmp(id, all.id[i]) == 0 ||
-                (strcmp(id, "own") == 0 && own[i]) || (strcmp(id, "peers") == 0 && !own[i])) {
-                want[i] = !neg;
-                matched = true;
-            }
-        }
-        if (!matched) {
-            fprintf(stderr, "mallet %s: unknown backend '%s' (known: all own peers nano scalable ptmalloc "
-                            "sys je mi tc, or no-ID)\n", cmd, id);
-            return 2;
-        }
-    }
-    out->n = 0;
-    for (size_t i = 0; i < all.n; i++)
-        if (want[i])
-            memcpy(out->id[out->n++], all.id[i], sizeof all.id[i]);
-    if (out->n == 0) {
-        fprintf(stderr, "mallet %s: --backends '%s' selects no backend\n", cmd, spec);
-        return 2;
-    }
-    return 0;
-}
-
 int stress_backend_usable(const char *id, const mallet_backend_t **b, char *why, size_t len)
 {
     *b = mallet_backend_find(id);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/backend_select.h"
+#include "common/results_dir.h"
 #include "mallet/mallet.h"
 #include "os/os.h"
 #include "stress/stress.h"
@@ -153,20 +155,6 @@ static int bad(const char *fmt, const char *arg)
     return 2;
 }
 
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int stress_main(int argc, char **argv)
 {
     stress_config_t cfg;
@@ -264,25 +252,19 @@ int stress_main(int argc, char **argv)
     }
     if (!have_timeout)
         cfg.timeout_s = (unsigned)(cfg.seconds * (cfg.soak ? 1 : 2)) + 120 + (cfg.ops ? 180 : 0);
-    stress_selection_t sel;
-    int rc = stress_select_backends("stress", backends, &sel);
-    if (rc) {
-        usage(stderr);
-        return rc;
-    }
+    mallet_backend_selection_t sel;
+    char err[512];
+    if (mallet_backend_select(backends, &sel, err, sizeof err) != 0)
+        return bad("%s", err);
 
     char outdir[4096] = "";
     if (cfg.soak) {
         if (cfg.out_dir) {
             snprintf(outdir, sizeof outdir, "%s", cfg.out_dir);
         } else {
-            char host[128] = "host", date[32];
-            gethostname(host, sizeof host - 1);
-            time_t now = time(NULL);
-            strftime(date, sizeof date, "%Y-%m-%d-%H%M%S", gmtime(&now));
-            snprintf(outdir, sizeof outdir, "results/%s_%s_stress", date, host);
+            mallet_results_dir_name(outdir, sizeof outdir, "results", time(NULL), "stress");
         }
-        if (make_dirs(outdir) != 0) {
+        if (mallet_make_dirs(outdir) != 0) {
             fprintf(stderr, "mallet stress: cannot create %s: %s\n", outdir, strerror(errno));
             return 1;
         }
@@ -290,8 +272,8 @@ int stress_main(int argc, char **argv)
         printf("soak CSV files: %s/soak_<backend>.csv\n", outdir);
     }
 
-    part_rc_t res[STRESS_MAX_BACKENDS];
-    char why[STRESS_MAX_BACKENDS][256];
+    part_rc_t res[MALLET_MAX_BACKENDS];
+    char why[MALLET_MAX_BACKENDS][256];
     size_t ran = 0, failed = 0;
     for (size_t i = 0; i < sel.n; i++) {
         const mallet_backend_t *b;

@@ -4,13 +4,18 @@
  * found at its offset), backend selection (the grammar of `mallet bench`),
  * the loud not-built answer, and the misuse case table.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "common/backend_select.h"
+#include "common/results_dir.h"
 #include "security/security.h"
 #include "stress/stress.h"
 #include "support/test.h"
 
-static bool selected(const stress_selection_t *s, const char *id)
+static bool selected(const mallet_backend_selection_t *s, const char *id)
 {
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->id[i], id) == 0)
@@ -43,17 +48,38 @@ int main(void)
     }
     TEST_CASE("selection: all, own, peers, IDs, no-ID")
     {
-        stress_selection_t s;
-        CHECK_EQ(stress_select_backends("test", "all", &s), 0);
+        mallet_backend_selection_t s;
+        char err[512];
+        CHECK_EQ(mallet_backend_select("all", &s, err, sizeof err), 0);
         CHECK(s.n >= 7 && selected(&s, "nano") && selected(&s, "tc"));
-        CHECK_EQ(stress_select_backends("test", "own", &s), 0);
+        CHECK_EQ(mallet_backend_select("own", &s, err, sizeof err), 0);
         CHECK(s.n >= 3 && selected(&s, "scalable") && !selected(&s, "sys"));
-        CHECK_EQ(stress_select_backends("test", "peers,no-tc", &s), 0);
+        CHECK_EQ(mallet_backend_select("peers,no-tc", &s, err, sizeof err), 0);
         CHECK(s.n == 3 && selected(&s, "sys") && selected(&s, "je") && selected(&s, "mi"));
-        CHECK_EQ(stress_select_backends("test", "je,sys", &s), 0);
+        CHECK_EQ(mallet_backend_select("je,sys", &s, err, sizeof err), 0);
         CHECK(s.n == 2 && strcmp(s.id[0], "sys") == 0); /* listing order */
-        CHECK_EQ(stress_select_backends("test", "bogus", &s), 2);
-        CHECK_EQ(stress_select_backends("test", "sys,no-sys", &s), 2);
+        CHECK_EQ(mallet_backend_select("bogus", &s, err, sizeof err), -1);
+        CHECK(strstr(err, "unknown backend 'bogus'") != NULL && strstr(err, "ptmalloc") != NULL);
+        CHECK_EQ(mallet_backend_select("sys,no-sys", &s, err, sizeof err), -1);
+        CHECK(strstr(err, "selects no backend") != NULL);
+    }
+    TEST_CASE("results dir: name has root, date, host and tag; make_dirs makes every level")
+    {
+        char name[4096];
+        mallet_results_dir_name(name, sizeof name, "results", 0, "stress");
+        CHECK(strncmp(name, "results/1970-01-01-000000_", 26) == 0);
+        CHECK(strcmp(name + strlen(name) - 7, "_stress") == 0);
+        char dir[] = "/tmp/mallet-results-dir-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        char deep[4096];
+        snprintf(deep, sizeof deep, "%s/a/b/c", dir);
+        CHECK_EQ(mallet_make_dirs(deep), 0);
+        CHECK_EQ(mallet_make_dirs(deep), 0); /* existing is fine */
+        struct stat st;
+        CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode));
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK_EQ(system(cmd), 0);
     }
     TEST_CASE("usable: unknown and not-built backends answer 77 with a reason")
     {
