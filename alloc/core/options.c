@@ -226,8 +226,26 @@ void mallet_options_print_values(int fd, const mallet_option_t *table, size_t co
         case MALLET_OPT_SIZE: snprintf(val, sizeof val, "%zu", *(const size_t *)field); break;
         case MALLET_OPT_STRING: snprintf(val, sizeof val, "%s", field); quote = true; break;
         }
+        char esc[6 * sizeof val + 1]; /* worst case: every byte a \u00XX */
+        const char *shown = val;
+        if (json && quote) { /* a string option may hold '"' or '\\': escape for JSON */
+            size_t k = 0;
+            for (const char *c = val; *c && k + 7 < sizeof esc; c++) {
+                unsigned char ch = (unsigned char)*c;
+                if (ch == '"' || ch == '\\') {
+                    esc[k++] = '\\';
+                    esc[k++] = (char)ch;
+                } else if (ch < 0x20) {
+                    k += (size_t)snprintf(esc + k, sizeof esc - k, "\\u%04x", ch);
+                } else {
+                    esc[k++] = (char)ch;
+                }
+            }
+            esc[k] = '\0';
+            shown = esc;
+        }
         if (json)
-            mallet_os_printf(fd, "%s\"%s\": %s%s%s", i ? ", " : "", o->name, quote ? "\"" : "", val,
+            mallet_os_printf(fd, "%s\"%s\": %s%s%s", i ? ", " : "", o->name, quote ? "\"" : "", shown,
                              quote ? "\"" : "");
         else
             mallet_os_printf(fd, "%s=%s\n", o->name, val);

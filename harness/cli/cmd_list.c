@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/backend_select.h"
+#include "common/json_out.h"
 #include "mallet/mallet.h"
 
 
@@ -53,10 +54,17 @@ int mallet_cmd_list(int argc, char **argv)
             if (strcmp(status, "ok") == 0)
                 printf("%s\n", id);
         } else if (json) {
-            printf("  {\"id\": \"%s\", \"status\": \"%s\", \"peer\": %s, \"version\": \"%s\", "
-                   "\"description\": \"%s\", \"capabilities\": \"%s\", \"note\": \"%s\"}%s\n",
-                   id, status, b && b->is_peer ? "true" : "false", version,
-                   b ? b->description : "", caps, why, i + 1 < all.n ? "," : "");
+            printf("  {\"id\": ");
+            mallet_json_str(stdout, id);
+            printf(", \"status\": \"%s\", \"peer\": %s, \"version\": ", status, b && b->is_peer ? "true" : "false");
+            mallet_json_str(stdout, version);
+            printf(", \"description\": ");
+            mallet_json_str(stdout, b ? b->description : "");
+            printf(", \"capabilities\": ");
+            mallet_json_str(stdout, caps);
+            printf(", \"note\": ");
+            mallet_json_str(stdout, why);
+            printf("}%s\n", i + 1 < all.n ? "," : "");
         } else {
             printf("%-9s %-14s %-22s %s\n", id, status, version, b ? b->description : "");
             if (b)

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/json_out.h"
 #include "mallet/mallet.h"
 #include "os/os.h"
 #include "report/report.h"
@@ -20,21 +21,6 @@ static FILE *open_in(const char *dir, const char *name)
     if (!f)
         fprintf(stderr, "mallet: cannot write %s: %s\n", path, strerror(errno));
     return f;
-}
-
-/* JSON string body with escapes (notes may hold anything). */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size_t n)
@@ -81,7 +67,7 @@ int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size
                 (long long)x->peak_live_bytes, x->fragmentation, (unsigned long long)x->minflt,
                 (unsigned long long)x->majflt, (long long)x->vm_maps, (long long)x->vm_unmaps,
                 (long long)x->vm_madvises);
-        json_str(js, x->note);
+        mallet_json_str(js, x->note);
         fprintf(js, "}%s\n", i + 1 < n ? "," : "");
     }
     fprintf(js, "]\n");
@@ -126,20 +112,20 @@ int mallet_report_write_meta(const char *dir, const mallet_report_meta_t *m)
     read_first_line("/proc/cpuinfo", "model name", cpu, sizeof cpu);
     read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", NULL, gov, sizeof gov);
     fprintf(f, "{\n  \"tool\": \"mallet\",\n  \"command\": ");
-    json_str(f, m->command_line);
+    mallet_json_str(f, m->command_line);
     fprintf(f, ",\n  \"started_utc\": \"%s\",\n  \"duration_s\": %.1f,\n  \"commit\": \"%s\",\n",
             m->started, m->duration_s, m->commit);
     fprintf(f, "  \"host\": {\"name\": ");
-    json_str(f, u.nodename);
+    mallet_json_str(f, u.nodename);
     fprintf(f, ", \"kernel\": ");
-    json_str(f, u.release);
+    mallet_json_str(f, u.release);
     fprintf(f, ", \"machine\": \"%s\", \"cpu_model\": ", u.machine);
-    json_str(f, cpu);
+    mallet_json_str(f, cpu);
     fprintf(f, ", \"logical_cpus\": %u, \"physical_cpus\": %u, \"ram_bytes\": %llu, "
                "\"page_size\": %zu, \"cpufreq_governor\": ",
             mallet_os_cpu_count(), mallet_os_physical_cpu_count(),
             (unsigned long long)mallet_os_physical_memory(), mallet_os_page_size());
-    json_str(f, gov[0] ? gov : "unknown");
+    mallet_json_str(f, gov[0] ? gov : "unknown");
     fprintf(f, "},\n  \"build\": {\"compiler\": \"%s\", \"flags\": \"%s\", \"build_type\": \"%s\"},\n",
             __VERSION__, MALLET_BUILD_FLAGS, MALLET_BUILD_TYPE);
     fprintf(f, "  \"settings\": {\"backends\": \"%s\", \"benchmarks\": \"%s\", \"threads\": %u, "
@@ -162,9 +148,9 @@ int mallet_report_write_meta(const char *dir, const mallet_report_meta_t *m)
         if (b)
             mallet_caps_format(b->caps, caps, sizeof caps);
         fprintf(f, "    {\"id\": \"%s\", \"status\": \"%s\", \"version\": ", ids[i], status);
-        json_str(f, strcmp(status, "ok") == 0 ? b->version() : "-");
+        mallet_json_str(f, strcmp(status, "ok") == 0 ? b->version() : "-");
         fprintf(f, ", \"capabilities\": \"%s\", \"note\": ", caps);
-        json_str(f, why);
+        mallet_json_str(f, why);
         fprintf(f, "}%s\n", i + 1 < nb ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json_out.h"
 #include "cli/commands.h"
 #include "common/backend_select.h"
 #include "common/results_dir.h"
@@ -296,21 +297,6 @@ static void csv_field(FILE *f, const char *s, bool last)
     fputs(last ? "\"\n" : "\",", f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void md_cell(FILE *f, const char *s)
 {
     for (; *s; s++)
@@ -344,11 +330,11 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
         backend_result_t *b = &br[i];
         fprintf(md, "\n## %s%s%s\n\n", b->id, b->usable ? " — " : "", b->usable ? b->version : "");
         fprintf(js, "    {\"id\": ");
-        json_str(js, b->id);
+        mallet_json_str(js, b->id);
         if (!b->usable) {
             fprintf(md, "NOT RUN: %s\n", b->why);
             fprintf(js, ", \"usable\": false, \"why\": ");
-            json_str(js, b->why);
+            mallet_json_str(js, b->why);
             fprintf(js, ", \"cases\": []}%s\n", i + 1 < nb ? "," : "");
             csv_field(csv, b->id, false);
             csv_field(csv, "", false);
@@ -363,9 +349,9 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
         fprintf(md, "Capabilities: %s\n\n| case | outcome | detail | promise |\n|---|---|---|---|\n",
                 b->caps[0] ? b->caps : "(none)");
         fprintf(js, ", \"usable\": true, \"version\": ");
-        json_str(js, b->version);
+        mallet_json_str(js, b->version);
         fprintf(js, ", \"caps\": ");
-        json_str(js, b->caps);
+        mallet_json_str(js, b->caps);
         fprintf(js, ",\n     \"cases\": [\n");
         for (size_t k = 0; k < nc; k++) {
             sec_result_t *r = &b->r[k];
@@ -387,15 +373,15 @@ static int write_outputs(const char *dir, backend_result_t *br, size_t nb, const
             csv_field(csv, r->promise, false);
             csv_field(csv, r->broken ? "1" : "0", true);
             fprintf(js, "       {\"case\": ");
-            json_str(js, cases[k]->name);
+            mallet_json_str(js, cases[k]->name);
             fprintf(js, ", \"what\": ");
-            json_str(js, cases[k]->what);
+            mallet_json_str(js, cases[k]->what);
             fprintf(js, ", \"outcome\": ");
-            json_str(js, ot);
+            mallet_json_str(js, ot);
             fprintf(js, ", \"detail\": ");
-            json_str(js, r->detail);
+            mallet_json_str(js, r->detail);
             fprintf(js, ", \"promise\": ");
-            json_str(js, r->promise);
+            mallet_json_str(js, r->promise);
             fprintf(js, ", \"broken\": %s}%s\n", r->broken ? "true" : "false", k + 1 < nc ? "," : "");
         }
         fprintf(js, "     ]}%s\n", i + 1 < nb ? "," : "");

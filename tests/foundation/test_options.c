@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mallet/options.h"
 #include "support/test.h"
@@ -65,6 +66,21 @@ int main(void)
         CHECK_EQ(mallet_options_load(table, N, &s, false, "nosuch=1", err, sizeof err), EINVAL);
         CHECK(strstr(err, "nosuch") != NULL);
         CHECK_EQ(mallet_options_load(table, N, &s, false, "large.cache=12Q", err, sizeof err), EINVAL);
+    }
+    TEST_CASE("print_values: JSON escapes quotes, backslashes and control bytes in strings")
+    {
+        CHECK_EQ(mallet_options_load(table, N, &s, false, NULL, err, sizeof err), 0);
+        snprintf(s.version, sizeof s.version, "a\"b\\c\n");
+        int fds[2];
+        CHECK_EQ(pipe(fds), 0);
+        mallet_options_print_values(fds[1], table, N, &s, true);
+        close(fds[1]);
+        char out[1024] = "";
+        ssize_t got = read(fds[0], out, sizeof out - 1);
+        close(fds[0]);
+        CHECK(got > 0);
+        CHECK(strstr(out, "\"nano.version\": \"a\\\"b\\\\c\\u000a\"") != NULL);
+        CHECK(strstr(out, "\"scribble\": false") != NULL);
     }
     TEST_CASE("size parser")
     {
