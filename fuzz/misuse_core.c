@@ -17,6 +17,16 @@
  * Writes go through process_vm_writev, so unmapped or read-only memory is
  * skipped instead of crashing the fuzzer.
  *
+ * MALLET_FUZZ_EXPECT=double_free_now adds a promise the backend does not
+ * make in its caps: an immediate double free (the second free() right
+ * after the first, no other call in between) is reported. ptmalloc
+ * claims no MALLET_CAP_DETECT_DOUBLE_FREE (like glibc it misses a double
+ * free of a chunk sitting in a fastbin once the tcache has room again),
+ * so without this the target runs no injection on it at all and its
+ * tcache-key and fasttop checks could be removed unnoticed
+ * (fuzz/seeded_bugs.sh). With it, such zones get only delay-0,
+ * non-realloc double frees.
+ *
  * Verdicts: a report through the error path ends the input (the zone is
  * poisoned; only destroy() is promised). A report with no injection done
  * is a false positive. Double and invalid frees must be reported; an
@@ -28,6 +38,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,6 +69,16 @@ static bool mem_write(void *dst, const void *src, size_t n)
 {
     struct iovec l = {(void *)src, n}, rm = {dst, n};
     return process_vm_writev(getpid(), &l, 1, &rm, 1, 0) == (ssize_t)n;
+}
+
+bool fz_misuse_expect_df_now(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("MALLET_FUZZ_EXPECT");
+        v = e != NULL && strstr(e, "double_free_now") != NULL;
+    }
+    return v;
 }
 
 static void remember_freed(misuse_t *m, uint8_t *p, size_t usable)
@@ -107,13 +128,15 @@ static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
     case FZ_OP_DOUBLE_FREE: {
         bool via_realloc = (in->mode & 4) != 0;
         uint64_t need = via_realloc ? MALLET_CAP_DETECT_INVALID_REALLOC : MALLET_CAP_DETECT_DOUBLE_FREE;
-        if (!(caps & need) || b->p == NULL || m->pending.set)
+        /* Only the immediate kind when the promise is the operator's. */
+        bool now_only = !(caps & need) && !via_realloc && fz_misuse_expect_df_now();
+        if (!((caps & need) || now_only) || b->p == NULL || m->pending.set)
             return false;
         uint8_t *p = b->p;
         size_t usable = b->usable;
         fz_free_slot(r, in->slot);
         remember_freed(m, p, usable);
-        unsigned delay = in->mode & 3;
+        unsigned delay = now_only ? 0 : in->mode & 3;
         if (delay == 0)
             second_free(m, p, usable, via_realloc, op);
         else
