@@ -77,6 +77,11 @@ static void find_usable(void)
     if (usable_done)
         return;
     usable_done = true;
+#ifdef MALLET_SEEDED_BUG
+    /* cmake/MalletSeededBug.cmake: say it in every log of this binary */
+    fprintf(stderr, "mallet-fuzz: WARNING: built with seeded bug '%s': a backend is broken on purpose\n",
+            MALLET_SEEDED_BUG);
+#endif
     if (__lsan_disable)
         __lsan_disable();
     const char *v = getenv("MALLET_FUZZ_VERBOSE");

@@ -6,7 +6,11 @@
  *   double_free   (MALLET_CAP_DETECT_DOUBLE_FREE) free a live slot, then free
  *                 it again now or 1-3 instructions later (dropped if the memory
  *                 was handed out again meanwhile); mode bit 2 = the second
- *                 call is realloc (MALLET_CAP_DETECT_INVALID_REALLOC)
+ *                 call is realloc (MALLET_CAP_DETECT_INVALID_REALLOC); mode
+ *                 bit 3 = first malloc and free 1-15 blocks of the same size
+ *                 ("cache full": the frees then reach the layer behind the
+ *                 per-thread cache, e.g. ptmalloc's fastbins once its tcache
+ *                 holds 7)
  *   invalid_free  (MALLET_CAP_DETECT_INVALID_FREE) free an interior pointer
  *                 (odd or 16-aligned offset) or a static / stack address
  *   uaf_write     (MALLET_CAP_DETECT_FREELIST_CORRUPTION) write 1-8 chosen bytes
@@ -16,6 +20,16 @@
  *                 past a live block (<= 64 KiB) where no live block is
  * Writes go through process_vm_writev, so unmapped or read-only memory is
  * skipped instead of crashing the fuzzer.
+ *
+ * MALLET_FUZZ_EXPECT=double_free_now adds a promise the backend does not
+ * make in its caps: an immediate double free (the second free() right
+ * after the first, no other call in between) is reported. ptmalloc
+ * claims no MALLET_CAP_DETECT_DOUBLE_FREE (like glibc it misses a double
+ * free of a chunk sitting in a fastbin once the tcache has room again),
+ * so without this the target runs no injection on it at all and its
+ * tcache-key and fasttop checks could be removed unnoticed
+ * (fuzz/seeded_bugs.sh). With it, such zones get only delay-0,
+ * non-realloc double frees.
  *
  * Verdicts: a report through the error path ends the input (the zone is
  * poisoned; only destroy() is promised). A report with no injection done
@@ -28,6 +42,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,6 +73,16 @@ static bool mem_write(void *dst, const void *src, size_t n)
 {
     struct iovec l = {(void *)src, n}, rm = {dst, n};
     return process_vm_writev(getpid(), &l, 1, &rm, 1, 0) == (ssize_t)n;
+}
+
+bool fz_misuse_expect_df_now(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("MALLET_FUZZ_EXPECT");
+        v = e != NULL && strstr(e, "double_free_now") != NULL;
+    }
+    return v;
 }
 
 static void remember_freed(misuse_t *m, uint8_t *p, size_t usable)
@@ -97,6 +122,24 @@ static void second_free(misuse_t *m, uint8_t *p, size_t usable, bool via_realloc
         fz_fail("%s: %s of %p (instruction %u) not reported", r->z->backend->id, what, (void *)p, op);
 }
 
+/* Fills per-size caches in front of the free lists: without this the
+ * fuzzer needed 8 same-size frees in a row to reach ptmalloc's fastbin
+ * double-free check and did not find it removed in 60 s (seeded bug
+ * pt_fasttop, fuzz/seeded_bugs.sh). */
+static void fill_caches(fz_run_t *r, size_t n, unsigned count)
+{
+    void *tmp[16];
+    unsigned got = 0;
+    for (; got < count && got < 16; got++) {
+        if ((tmp[got] = mallet_malloc(r->z, n)) == NULL)
+            break;
+        if (fz_find_overlap(r, tmp[got], n ? n : 1, -1) >= 0)
+            fz_fail("%s: malloc(%zu) = %p overlaps a live block", r->z->backend->id, n, tmp[got]);
+    }
+    for (unsigned k = 0; k < got; k++)
+        mallet_free(r->z, tmp[k]);
+}
+
 /* Returns true if the instruction was an injection (handled here). */
 static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
 {
@@ -107,13 +150,17 @@ static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
     case FZ_OP_DOUBLE_FREE: {
         bool via_realloc = (in->mode & 4) != 0;
         uint64_t need = via_realloc ? MALLET_CAP_DETECT_INVALID_REALLOC : MALLET_CAP_DETECT_DOUBLE_FREE;
-        if (!(caps & need) || b->p == NULL || m->pending.set)
+        /* Only the immediate kind when the promise is the operator's. */
+        bool now_only = !(caps & need) && !via_realloc && fz_misuse_expect_df_now();
+        if (!((caps & need) || now_only) || b->p == NULL || m->pending.set)
             return false;
         uint8_t *p = b->p;
         size_t usable = b->usable;
+        if (in->mode & 8)
+            fill_caches(r, b->req, 1 + in->offset % 15);
         fz_free_slot(r, in->slot);
         remember_freed(m, p, usable);
-        unsigned delay = in->mode & 3;
+        unsigned delay = now_only ? 0 : in->mode & 3;
         if (delay == 0)
             second_free(m, p, usable, via_realloc, op);
         else

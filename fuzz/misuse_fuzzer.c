@@ -8,6 +8,10 @@
  * Each input gets a fresh zone, destroyed at the end. Peers (sys, je, mi,
  * tc) promise no detection, so with only peers built this target runs
  * nothing; misuse_toy_fuzzer.c drives the same checker on a toy zone.
+ * With MALLET_FUZZ_EXPECT=double_free_now (misuse_core.c) a backend
+ * needs no detect capability: immediate double frees are then injected
+ * into every backend with instances and destroy-releases (ptmalloc;
+ * no peer has destroy-releases).
  */
 #include "fuzz_common.h"
 
@@ -26,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k = fz_backends_with(MALLET_CAP_INSTANCES | MALLET_CAP_DESTROY_RELEASES, all, 32);
         n = 0;
         for (size_t i = 0; i < k; i++)
-            if (all[i]->caps & DETECT_CAPS)
+            if ((all[i]->caps & DETECT_CAPS) || fz_misuse_expect_df_now())
                 eligible[n++] = all[i];
     }
     if (size < 1 || n == 0)

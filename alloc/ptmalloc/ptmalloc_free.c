@@ -184,10 +184,12 @@ void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, 
         unsigned idx = pt_fastbin_index(size);
         mchunkptr *fb = &av->fastbinsY[idx];
         mchunkptr old = *fb;
+#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
         if (PT_UNLIKELY(old == p)) {
             pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
             goto out;
         }
+#endif
         if (pt_hard(inst) && p->bk == pt_fast_key(inst)) {
             size_t k = 0;
             for (mchunkptr c = old; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {

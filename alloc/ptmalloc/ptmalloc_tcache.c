@@ -51,6 +51,7 @@ int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t size)
     pt_tentry_t *e = (pt_tentry_t *)pt_chunk2mem(p);
     /* The key is random: a match is almost surely a chunk already in a
      * cache. Then (and only then) walk the bin to be sure. */
+#ifndef MALLET_SEEDED_BUG_PT_TCACHE_DF /* seeded bug: no tcache double-free check */
     if (PT_UNLIKELY(e->key == inst->tcache_key)) {
         size_t cnt = 0;
         for (pt_tentry_t *tmp = tc->entries[idx]; tmp; tmp = PT_REVEAL_PTR(tmp->next), ++cnt) {
@@ -71,6 +72,7 @@ int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t size)
             }
         }
     }
+#endif
     if (tc->counts[idx] < inst->mp.tcache_count) {
         pt_tcache_put(inst, tc, p, idx);
         return 1;

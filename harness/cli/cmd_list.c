@@ -30,6 +30,14 @@ int mallet_cmd_list(int argc, char **argv)
         } else
             return mallet_usage_error("list", "unknown option '%s'", argv[i]);
     }
+#ifdef MALLET_SEEDED_BUG
+    /* cmake/MalletSeededBug.cmake: never mistake this binary for a real one */
+    fprintf(stderr, "mallet: WARNING: built with seeded bug '%s': a backend is broken on purpose\n",
+            MALLET_SEEDED_BUG);
+    if (!json && !ids)
+        printf("*** SEEDED BUG '%s' compiled in: a backend is broken on purpose (fuzzer demo) ***\n",
+               MALLET_SEEDED_BUG);
+#endif
     if (json)
         printf("[\n");
     mallet_backend_selection_t all;

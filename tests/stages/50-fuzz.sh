@@ -5,10 +5,15 @@
 #      (afl-clang-fast) presets, fuzz targets only (-j2);
 #   2. replay every corpus with the libFuzzer binaries (ctest -L fuzz-regress);
 #   3. run each target ~12 s with libFuzzer and ~8 s with AFL++;
-#   4. seeded-bug demo: the misuse checker on the toy zone with its
-#      double-free check removed (MALLET_TOY_WEAK=1) must crash within 60 s.
+#   4. seeded-bug demos: the misuse checker on the toy zone with its
+#      double-free check removed (MALLET_TOY_WEAK=1), and on a real backend
+#      built with one check compiled out (MALLET_SEEDED_BUG, default
+#      pt_tcache_df, a separate small build of misuse_fuzzer only), must
+#      crash within 60 s; the real one's crash input must pass on the
+#      normal build.
 # Prints "fuzz: N passed, N failed" and exits non-zero on any crash or
-# build failure. Env: FUZZ_SECONDS, AFL_SECONDS, FUZZ_SKIP_AFL=1.
+# build failure. Env: FUZZ_SECONDS, AFL_SECONDS, FUZZ_SKIP_AFL=1,
+# FUZZ_SEEDED_BUG (a name from cmake/MalletSeededBug.cmake, or "none").
 set -uo pipefail
 
 root=${MALLET_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -32,6 +37,39 @@ build() { # preset
   fi
   tail -n 30 "$logdir/fuzz-$p-build.log" "$logdir/fuzz-$p-configure.log" 2>/dev/null
   bad "build $p (logs in $logdir)"; return 1
+}
+
+# A seeded bug in a real backend (fuzz/seeded_bugs.sh does all of them).
+# It has to be compiled in (never a run-time switch for real backends), so
+# this is its own build dir with only misuse_fuzzer.
+seeded_real_backend() {
+  local bug=${FUZZ_SEEDED_BUG:-pt_tcache_df} be ex=""
+  case "$bug" in
+    none) echo "  skip  seeded bug in a real backend (FUZZ_SEEDED_BUG=none)"; return ;;
+    # ptmalloc claims no double-free detection: add the promise it keeps (misuse_core.c)
+    pt_*) be=ptmalloc ex=double_free_now ;; sz_*) be=scalable ;; nano_*) be=nano ;;
+    *) bad "FUZZ_SEEDED_BUG=$bug: unknown"; return ;;
+  esac
+  local dir="build/fuzz-seeded-$bug" demo="build/fuzz-work/seeded-ci" start secs crash
+  start=$(date +%s)
+  if ! { cmake --preset fuzz -B "$dir" -DMALLET_SEEDED_BUG="$bug" -DMALLET_BUILD_TESTS=OFF &&
+         cmake --build "$dir" -j2 --target misuse_fuzzer; } >"$logdir/fuzz-seeded-$bug-build.log" 2>&1; then
+    tail -n 20 "$logdir/fuzz-seeded-$bug-build.log"; bad "build with seeded bug $bug"; return
+  fi
+  rm -rf "$demo"; mkdir -p "$demo/corpus"
+  MALLET_FUZZ_EXPECT=$ex MALLET_FUZZ_BACKENDS=$be "$dir/fuzz/misuse_fuzzer" -max_total_time=60 -max_len=2048 -dict=fuzz/misuse.dict \
+    -artifact_prefix="$demo/" "$demo/corpus" >"$demo/log" 2>&1
+  secs=$(( $(date +%s) - start ))
+  crash=$(ls "$demo"/crash-* 2>/dev/null | head -1)
+  if ! grep -q "seeded bug '$bug'" "$demo/log"; then
+    bad "seeded bug $bug: the binary does not announce it"
+  elif [ -z "$crash" ] || ! grep -q 'mallet-fuzz: FAILED' "$demo/log"; then
+    bad "seeded bug $bug in $be NOT found in 60 s (log $demo/log)"
+  elif ! MALLET_FUZZ_EXPECT=$ex MALLET_FUZZ_BACKENDS=$be build/fuzz/fuzz/misuse_fuzzer "$crash" >"$demo/replay.log" 2>&1; then
+    bad "seeded bug $bug: the crash input also crashes the normal build ($demo/replay.log)"
+  else
+    ok "seeded bug $bug in $be found, ${secs} s with the build: $(grep -m1 'mallet-fuzz: FAILED' "$demo/log" | cut -c1-90)"
+  fi
 }
 
 echo "=== fuzz: libFuzzer"
@@ -61,6 +99,7 @@ if build fuzz; then
   else
     bad "seeded double-free bug in the toy zone NOT found in 60 s"
   fi
+  seeded_real_backend
 fi
 
 echo "=== fuzz: AFL++"

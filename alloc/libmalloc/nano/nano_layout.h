@@ -39,6 +39,10 @@ static inline size_t nano_round_size(size_t n)
 {
     if (n == 0)
         return NANO_QUANTUM;
+#ifdef MALLET_SEEDED_BUG_NANO_ROUNDING /* seeded bug: 16k+1 bytes get the 16k class */
+    if (n > NANO_QUANTUM)
+        return (n + NANO_QUANTUM - 2) & ~(size_t)(NANO_QUANTUM - 1);
+#endif
     return (n + NANO_QUANTUM - 1) & ~(size_t)(NANO_QUANTUM - 1);
 }
 

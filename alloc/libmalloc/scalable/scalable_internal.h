@@ -249,6 +249,10 @@ static inline bool sz_link_try_decode(const sz_rack_t *rack, uintptr_t stored, v
     uintptr_t v = (stored << 4) | (stored >> 60);
     uintptr_t p = v & ~(uintptr_t)0xF;
     *out = (void *)p;
+#ifdef MALLET_SEEDED_BUG_SZ_CHECKSUM /* seeded bug: tiny links are not checksummed */
+    if (rack->tier == SZ_TINY)
+        return true;
+#endif
     return (sz_ck(p ^ rack->list_cookie) & 0xF) == (v & 0xF);
 }
 static inline void sz_bit_set(sz_magazine_t *m, unsigned slot)

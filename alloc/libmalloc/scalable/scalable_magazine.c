@@ -326,6 +326,10 @@ SZ_INLINE uint32_t validate(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_r
     if (!sz_region_cookie_ok_v(rack->zone, t, r, rack->zone->region_cookie))
         return 0;
     uint32_t msize = b_inuse_msize(t, r, (uint32_t)sz_index_of(t, r, p));
+#ifdef MALLET_SEEDED_BUG_SZ_TINY_DF /* seeded bug: a tiny block in the last-free cache can be freed again */
+    if (t == SZ_TINY && msize != 0)
+        return msize;
+#endif
     if (__builtin_expect(msize == 0 || m->lf_ptr == p, 0))
         return report_bad_free(rack, t, m, r, p);
     return msize;

@@ -30,6 +30,10 @@ extern const mallet_backend_t mallet_backend_scalable;
 
 static inline uint32_t msize_for(size_t n, unsigned qshift)
 {
+#ifdef MALLET_SEEDED_BUG_SZ_ROUNDING /* seeded bug: tiny rounds down, one quantum short */
+    if (qshift == SZ_TINY_QSHIFT && n > SZ_TINY_QUANTUM)
+        return (uint32_t)(n >> qshift);
+#endif
     return n ? (uint32_t)((n + ((size_t)1 << qshift) - 1) >> qshift) : 1;
 }
 
