@@ -180,6 +180,8 @@ struct pt_inst {
 
     /* Emulated sbrk for the main arena: [brk_base, brk_cur) is the heap. */
     char *brk_base, *brk_cur, *brk_end;
+    char *brk_map; /* the whole reservation; brk_base is a random page inside */
+    size_t brk_map_len;
 
     /* Registries of every mapping, outside the heap. */
     mallet_lock_t map_lock;

@@ -257,6 +257,6 @@ void pt_release_all_mappings(pt_inst_t *inst)
             mallet_os_unmap((void *)inst->heaps[i], PT_HEAP_MAX_SIZE);
     for (unsigned i = 0; i < inst->nsegs; i++)
         mallet_os_unmap(inst->segs[i].base, inst->segs[i].len);
-    if (inst->brk_base)
-        mallet_os_unmap(inst->brk_base, (size_t)(inst->brk_end - inst->brk_base));
+    if (inst->brk_map)
+        mallet_os_unmap(inst->brk_map, inst->brk_map_len);
 }
