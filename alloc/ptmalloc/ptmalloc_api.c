@@ -358,8 +358,11 @@ void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
+    /* glibc 2.36's _mid_memalign does not create the thread's tcache (malloc,
+     * calloc, realloc and free do): a thread whose first call is memalign
+     * gets its block at the very start of its new arena, and the tcache
+     * comes later. An existing tcache still takes what _int_malloc stashes. */
     pt_tstate_t *ts = pt_tstate(inst);
-    pt_maybe_init_tcache(inst, ts);
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
     pt_arena_t *av = pt_arena_get(inst, ts, bytes + alignment + PT_MINSIZE);
     void *p = int_memalign(inst, av, alignment, bytes, tc);

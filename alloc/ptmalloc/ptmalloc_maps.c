@@ -245,6 +245,7 @@ bool pt_link_ok(pt_inst_t *inst, pt_arena_t *av, const void *p)
 /* destroy(): unmap everything recorded, trusting nothing inside the heaps. */
 void pt_release_all_mappings(pt_inst_t *inst)
 {
+    pt_unmap_arenas(inst);
     for (size_t i = 0; i < inst->mm_cap; i++)
         if (inst->mm[i].chunk > MM_DELETED)
             mallet_os_unmap((void *)inst->mm[i].base, inst->mm[i].len);
