@@ -4,7 +4,10 @@
  * §D.11), plus realloc's arena part (_int_realloc) and _int_memalign.
  *
  * The tcache is consulted first (malloc) or filled first (free) without
- * any lock; everything else runs under the arena lock. One mallet addition
+ * any lock; everything else runs under the arena lock. As in glibc,
+ * malloc, calloc, realloc and free create the thread's tcache on first
+ * use and memalign does not (where a thread's first blocks land depends
+ * on it; tests/ptmalloc/test_ptmalloc_glibc_diff.c compares). One mallet addition
  * in front of glibc's logic: a pointer is first located in the instance's
  * own registries (brk range, heaps, mmapped chunks) before its header is
  * read, so a foreign pointer is reported ("free(): invalid pointer") and

@@ -6,7 +6,9 @@
  * threads get an arena from arena_get2: one left on the free list by an
  * exited thread, else a new one in a fresh 64 MiB heap while the count
  * stays within the limit (arena_max, or 8 x CPUs once more than
- * arena_test arenas exist), else reused_arena's round robin.
+ * arena_test arenas exist), else reused_arena's round robin. A new
+ * arena's struct gets a mapping of its own and its heap is laid out as
+ * glibc's (see ptmalloc_arena.h), so chunks sit at glibc's offsets.
  *
  * Per-thread state cannot be plain __thread variables because there is one
  * set per instance: each thread maps one record with a slot per live
