@@ -4,7 +4,10 @@
  * §D.11), plus realloc's arena part (_int_realloc) and _int_memalign.
  *
  * The tcache is consulted first (malloc) or filled first (free) without
- * any lock; everything else runs under the arena lock. One mallet addition
+ * any lock; everything else runs under the arena lock. As in glibc,
+ * malloc, calloc, realloc and free create the thread's tcache on first
+ * use and memalign does not (where a thread's first blocks land depends
+ * on it; tests/ptmalloc/test_ptmalloc_glibc_diff.c compares). One mallet addition
  * in front of glibc's logic: a pointer is first located in the instance's
  * own registries (brk range, heaps, mmapped chunks) before its header is
  * read, so a foreign pointer is reported ("free(): invalid pointer") and
@@ -358,8 +361,11 @@ void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
+    /* glibc 2.36's _mid_memalign does not create the thread's tcache (malloc,
+     * calloc, realloc and free do): a thread whose first call is memalign
+     * gets its block at the very start of its new arena, and the tcache
+     * comes later. An existing tcache still takes what _int_malloc stashes. */
     pt_tstate_t *ts = pt_tstate(inst);
-    pt_maybe_init_tcache(inst, ts);
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
     pt_arena_t *av = pt_arena_get(inst, ts, bytes + alignment + PT_MINSIZE);
     void *p = int_memalign(inst, av, alignment, bytes, tc);

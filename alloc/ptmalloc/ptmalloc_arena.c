@@ -6,7 +6,9 @@
  * threads get an arena from arena_get2: one left on the free list by an
  * exited thread, else a new one in a fresh 64 MiB heap while the count
  * stays within the limit (arena_max, or 8 x CPUs once more than
- * arena_test arenas exist), else reused_arena's round robin.
+ * arena_test arenas exist), else reused_arena's round robin. A new
+ * arena's struct gets a mapping of its own and its heap is laid out as
+ * glibc's (see ptmalloc_arena.h), so chunks sit at glibc's offsets.
  *
  * Per-thread state cannot be plain __thread variables because there is one
  * set per instance: each thread maps one record with a slot per live
@@ -43,25 +45,30 @@ void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main)
     mallet_lock_init(&av->mutex);
 }
 
-/* glibc _int_new_arena: a heap holding the arena state and the first top. */
+static size_t arena_map_len(void) { return PT_ALIGN_UP(sizeof(pt_arena_t), mallet_os_page_size()); }
+
+/* glibc _int_new_arena. The heap is sized and laid out as glibc's (see
+ * pt_glibc_malloc_state_t); the pt_arena_t itself is mapped on its own. */
 static pt_arena_t *new_arena(pt_inst_t *inst, size_t size, unsigned nr)
 {
-    const size_t hdr = sizeof(pt_heap_info_t) + sizeof(pt_arena_t) + PT_ALIGNMENT;
+    const size_t hdr = sizeof(pt_heap_info_t) + sizeof(pt_glibc_malloc_state_t) + PT_ALIGNMENT;
+    pt_arena_t *a = mallet_os_map(NULL, arena_map_len(), MALLET_PROT_RW);
+    if (a == NULL)
+        return NULL;
+    mallet_os_name_mapping(a, arena_map_len(), "mallet-ptmalloc-arena");
     pt_heap_info_t *h = pt_new_heap(inst, size + hdr, inst->mp.top_pad);
-    if (!h) {
+    if (!h)
         h = pt_new_heap(inst, hdr, 0);
-        if (!h)
-            return NULL;
+    if (!h) {
+        mallet_os_unmap(a, arena_map_len());
+        return NULL;
     }
-    pt_arena_t *a = h->ar_ptr = (pt_arena_t *)(h + 1);
-    memset(a, 0, sizeof *a);
+    h->ar_ptr = a;
     pt_arena_init_state(inst, a, false);
+    a->first_heap = h;
     a->attached_threads = 1;
     a->system_mem = a->max_system_mem = h->size;
-    char *ptr = (char *)(a + 1);
-    uintptr_t misalign = (uintptr_t)pt_chunk2mem((mchunkptr)ptr) & PT_ALIGN_MASK;
-    if (misalign > 0)
-        ptr += PT_ALIGNMENT - misalign;
+    char *ptr = pt_heap_chunks_start(h, true);
     a->top = (mchunkptr)ptr;
     pt_set_head(a->top, (size_t)(((char *)h + h->size) - ptr) | PT_PREV_INUSE);
     mallet_lock(&inst->list_lock);
@@ -70,6 +77,18 @@ static pt_arena_t *new_arena(pt_inst_t *inst, size_t size, unsigned nr)
     __atomic_store_n(&inst->main_arena.next, a, __ATOMIC_RELEASE);
     mallet_unlock(&inst->list_lock);
     return a;
+}
+
+/* destroy(): the arena structs are mappings of their own. */
+void pt_unmap_arenas(pt_inst_t *inst)
+{
+    pt_arena_t *a = pt_arena_next(&inst->main_arena);
+    inst->main_arena.next = NULL;
+    while (a != NULL) {
+        pt_arena_t *next = pt_arena_next(a);
+        mallet_os_unmap(a, arena_map_len());
+        a = next;
+    }
 }
 
 static void detach_arena(pt_inst_t *inst, pt_arena_t *replaced)

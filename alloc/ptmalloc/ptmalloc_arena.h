@@ -6,14 +6,19 @@
  * list, thread_arena, tcache). mallet needs independent instances, so all
  * of that lives in a pt_inst_t, mapped with mallet_os_map outside any heap:
  *
- *   pt_inst_t (own mapping)          heaps (64 MiB aligned mappings)
- *   +---------------------+          +-----------+---------------+-------
- *   | zone, mp_ params    |   next   | heap_info | pt_arena_t #1 | chunks
- *   | main_arena ---------+--------->+-----------+---------------+-------
- *   | emulated brk range  |
- *   | heap table, mmap    |   per-thread record (own mapping), one slot per
- *   | chunk registry      |   live instance: {gen, thread_arena, tcache}
- *   +---------------------+
+ *   pt_inst_t (own mapping)        pt_arena_t #1      heaps (64 MiB aligned)
+ *   +---------------------+        (own mapping)      +-----------+-------------+-------
+ *   | zone, mp_ params    |  next  +-----------+ <----+ heap_info | (unused, as | chunks
+ *   | main_arena ---------+------->| mutex,bins|ar_ptr|  ar_ptr   | glibc's     |
+ *   | emulated brk range  |        +-----------+      |           | malloc_state)
+ *   | heap table, mmap    |                           +-----------+-------------+-------
+ *   | chunk registry      |   per-thread record (own mapping), one slot per
+ *   +---------------------+   live instance: {gen, thread_arena, tcache}
+ *
+ * A non-main arena's struct is not in its heap, unlike glibc's: ours is
+ * bigger than glibc's malloc_state (pthread mutex, mallet fields), and the
+ * first chunk must sit at glibc's offset from the heap start
+ * (pt_heap_chunks_start), so the heap keeps a glibc-sized gap instead.
  *
  * The registries (heaps, mmapped chunks, main-arena segments) are kept
  * outside the heap on purpose: destroy() unmaps everything an instance
@@ -57,9 +62,11 @@ struct pt_arena {
     size_t attached_threads;
     size_t system_mem;
     size_t max_system_mem;
-    /* mallet: owning instance and arena number (malloc_info's heap nr) */
+    /* mallet: owning instance, arena number (malloc_info's heap nr), and
+     * for a non-main arena its first heap (the arena struct is not in it) */
     pt_inst_t *inst;
     unsigned nr;
+    struct pt_heap_info *first_heap;
 };
 
 /* Bin heads overlay the bins[] pairs: only fd/bk of the fake chunk are used. */
@@ -94,6 +101,36 @@ static inline pt_arena_t *pt_arena_next(const pt_arena_t *a)
 static inline pt_heap_info_t *pt_heap_for_ptr(const void *p)
 {
     return (pt_heap_info_t *)((uintptr_t)p & ~(PT_HEAP_MAX_SIZE - 1));
+}
+
+/* glibc's struct malloc_state, field for field (its mutex is an int), only
+ * for its size. A non-main arena's first heap must look exactly like
+ * glibc's, heap_info then malloc_state then the first chunk, or every
+ * chunk would sit at another offset from the heap start than in glibc
+ * (the differential test compares those offsets). Our pt_arena_t is
+ * bigger (a pthread mutex, mallet's fields), so it lives in its own small
+ * mapping and this much space is left unused in the heap instead. */
+typedef struct pt_glibc_malloc_state {
+    int mutex, flags, have_fastchunks;
+    mchunkptr fastbinsY[PT_NFASTBINS], top, last_remainder, bins[PT_NBINS * 2 - 2];
+    unsigned binmap[PT_BINMAPSIZE];
+    void *next, *next_free;
+    size_t attached_threads, system_mem, max_system_mem;
+} pt_glibc_malloc_state_t;
+
+/* Where the chunks of a heap start: right after heap_info, and in an
+ * arena's first heap after the (glibc-sized) malloc_state, aligned so the
+ * user pointer is 16-aligned (glibc _int_new_arena). */
+static inline char *pt_heap_chunks_start(const pt_heap_info_t *h, bool first)
+{
+    char *ptr = (char *)(h + 1);
+    if (first) {
+        ptr += sizeof(pt_glibc_malloc_state_t);
+        uintptr_t misalign = (uintptr_t)pt_chunk2mem((mchunkptr)ptr) & PT_ALIGN_MASK;
+        if (misalign > 0)
+            ptr += PT_ALIGNMENT - misalign;
+    }
+    return ptr;
 }
 
 /* ---- tcache ---------------------------------------------------------------- */
@@ -180,6 +217,8 @@ struct pt_inst {
 
     /* Emulated sbrk for the main arena: [brk_base, brk_cur) is the heap. */
     char *brk_base, *brk_cur, *brk_end;
+    char *brk_map; /* the whole reservation; brk_base is a random page inside */
+    size_t brk_map_len;
 
     /* Registries of every mapping, outside the heap. */
     mallet_lock_t map_lock;
@@ -229,6 +268,7 @@ void pt_fork_lock(pt_inst_t *inst);
 void pt_fork_unlock(pt_inst_t *inst);
 void pt_fork_reinit(pt_inst_t *inst);
 void pt_lock_all(pt_inst_t *inst);
+void pt_unmap_arenas(pt_inst_t *inst); /* destroy(): the non-main arena structs */
 void pt_unlock_all(pt_inst_t *inst);
 
 /* ---- ptmalloc_maps.c: registries of mappings -------------------------------- */

@@ -39,13 +39,7 @@ static int for_each_segment(pt_inst_t *inst, pt_arena_t *av, int (*fn)(void *, s
     for (pt_heap_info_t *h = pt_heap_for_ptr(av->top); h != NULL; h = h->prev) {
         if (!pt_heap_known(inst, (uintptr_t)h))
             return -1;
-        char *start = (char *)(h + 1);
-        if (h->prev == NULL) {
-            start = (char *)((pt_arena_t *)(h + 1) + 1);
-            uintptr_t mis = (uintptr_t)pt_chunk2mem((mchunkptr)start) & PT_ALIGN_MASK;
-            if (mis)
-                start += PT_ALIGNMENT - mis;
-        }
+        char *start = pt_heap_chunks_start(h, h->prev == NULL);
         if ((rc = fn(ctx, (seg_t){start, (char *)h + h->size})))
             return rc;
     }
@@ -499,8 +493,11 @@ int pt_enumerate(pt_inst_t *inst, unsigned mask, void *ctx, mallet_range_recorde
     }
     if (mask & MALLET_ENUM_ADMIN) {
         rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)inst, sizeof *inst);
-        for (pt_arena_t *a = pt_arena_next(&inst->main_arena); a; a = pt_arena_next(a))
-            rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)pt_heap_for_ptr(a), sizeof(pt_heap_info_t) + sizeof *a);
+        for (pt_arena_t *a = pt_arena_next(&inst->main_arena); a; a = pt_arena_next(a)) {
+            rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)a, sizeof *a);
+            rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)a->first_heap,
+                    (size_t)(pt_heap_chunks_start(a->first_heap, true) - (char *)a->first_heap));
+        }
         for (pt_tstate_t *t = inst->ts_head; t; t = t->next)
             if (t->tcache)
                 rec_add(&r, MALLET_ENUM_ADMIN, (uintptr_t)t->tcache, sizeof(pt_tcache_t));

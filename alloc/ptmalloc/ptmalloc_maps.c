@@ -245,6 +245,7 @@ bool pt_link_ok(pt_inst_t *inst, pt_arena_t *av, const void *p)
 /* destroy(): unmap everything recorded, trusting nothing inside the heaps. */
 void pt_release_all_mappings(pt_inst_t *inst)
 {
+    pt_unmap_arenas(inst);
     for (size_t i = 0; i < inst->mm_cap; i++)
         if (inst->mm[i].chunk > MM_DELETED)
             mallet_os_unmap((void *)inst->mm[i].base, inst->mm[i].len);
@@ -257,6 +258,6 @@ void pt_release_all_mappings(pt_inst_t *inst)
             mallet_os_unmap((void *)inst->heaps[i], PT_HEAP_MAX_SIZE);
     for (unsigned i = 0; i < inst->nsegs; i++)
         mallet_os_unmap(inst->segs[i].base, inst->segs[i].len);
-    if (inst->brk_base)
-        mallet_os_unmap(inst->brk_base, (size_t)(inst->brk_end - inst->brk_base));
+    if (inst->brk_map)
+        mallet_os_unmap(inst->brk_map, inst->brk_map_len);
 }

@@ -15,6 +15,15 @@
  * break ever reached is known to be zero (calloc relies on that). When the
  * range is exhausted sysmalloc falls back to mmap'ed segments and marks
  * the arena non-contiguous, as glibc does when sbrk fails.
+ *
+ * The break starts at a random page in the first 32 MiB of the range, as
+ * Linux's brk randomisation (randomize_va_space=2) places a process's
+ * heap. Without it the range would start on a 2 MiB boundary (the kernel
+ * aligns big anonymous mappings for THP), so address bits 12..20 of early
+ * chunks would be zero — and safe-linking (PROTECT_PTR xors in bits 12 and
+ * up of the link's address) would leave a planted pointer's low bits
+ * unchanged: a use-after-free write of an aligned pointer would then pass
+ * tcache_get's alignment check, which in glibc it fails 15 times in 16.
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
@@ -27,15 +36,22 @@ static const char assert_sysmalloc[] =
 
 /* ---- emulated brk ------------------------------------------------------------ */
 
+#define PT_BRK_SLIDE ((size_t)32 << 20) /* x86_64 arch_randomize_brk range */
+
 int pt_brk_init(pt_inst_t *inst, size_t reserve)
 {
-    reserve = PT_ALIGN_UP(reserve, mallet_os_page_size());
-    char *base = mallet_os_map(NULL, reserve, MALLET_PROT_NONE);
-    if (base == NULL)
+    size_t pagesize = mallet_os_page_size();
+    reserve = PT_ALIGN_UP(reserve, pagesize);
+    size_t len = reserve + PT_BRK_SLIDE;
+    char *map = mallet_os_map(NULL, len, MALLET_PROT_NONE);
+    if (map == NULL)
         return errno ? errno : ENOMEM;
-    mallet_os_name_mapping(base, reserve, "mallet-ptmalloc-brk");
-    inst->brk_base = inst->brk_cur = base;
-    inst->brk_end = base + reserve;
+    mallet_os_name_mapping(map, len, "mallet-ptmalloc-brk");
+    size_t slide = (size_t)(mallet_os_random64() % (PT_BRK_SLIDE / pagesize)) * pagesize;
+    inst->brk_map = map;
+    inst->brk_map_len = len;
+    inst->brk_base = inst->brk_cur = map + slide;
+    inst->brk_end = inst->brk_base + reserve;
     return 0;
 }
 

@@ -10,6 +10,12 @@
  * instance libmallet.so uses, configured from the environment
  * (MALLOC_*_, GLIBC_TUNABLES, MALLET_PTMALLOC_*).
  *
+ * Fidelity: in compat mode (the default) a sequence of calls gives the
+ * same usable sizes and the same block offsets from the heap start as the
+ * system glibc 2.36, op by op (ctest ptmalloc-glibc-diff, non-main arenas;
+ * the main arena's emulated brk starts at a random page, as the real one).
+ * ptmalloc.harden=1 adds checks glibc lacks (ptmalloc_arena.h, bottom).
+ *
  * Errors are reported with glibc's malloc_printerr text in the GLIBC style
  * ("<message>" then abort). When a recording handler returns, the instance
  * is poisoned: further allocations fail with ENOMEM and frees are ignored.

@@ -144,6 +144,48 @@ static void s_tcache_unaligned(mallet_zone_t *z)
     (void)mallet_malloc(z, 24);
     (void)mallet_malloc(z, 24);
 }
+/* The misuse matrix's uaf-write-word0 on the main arena: an aligned
+ * pointer written raw over a tcache link is revealed as planted ^
+ * (link address >> 12), which tcache_get finds misaligned unless bits
+ * 12..15 of the link's address are zero. glibc's sbrk heap starts at a
+ * random page, so that happens 1 time in 16; our emulated brk must start
+ * at a random page too (a range starting on a 2 MiB boundary made it
+ * happen every time, and the planted pointer was followed). */
+static void test_uaf_planted_aligned_pointer(void)
+{
+    static _Alignas(64) unsigned char target[256];
+    TEST_CASE("tcache: aligned pointer planted by a use-after-free write (main arena, random brk start)")
+    {
+        enum { ZONES = 32 };
+        unsigned tried = 0, caught = 0;
+        for (int i = 0; i < ZONES; i++) {
+            mallet_zone_t *z = fresh(NULL);
+            void *q = mallet_malloc(z, 64), *p = mallet_malloc(z, 64);
+            mallet_free(z, q);
+            mallet_free(z, p);
+            void *planted = target + 64;
+            memcpy(p, &planted, sizeof planted);
+            if ((((uintptr_t)p >> 12) & PT_ALIGN_MASK) != 0) {
+                /* glibc aborts here; with the nibble zero it would follow the wild link */
+                tried++;
+                rec_reset();
+                mallet_error_handler_t old = mallet_error_set_handler(record_handler, NULL);
+                void *first = mallet_malloc(z, 64), *second = mallet_malloc(z, 64);
+                mallet_error_set_handler(old, NULL);
+                CHECK(first == p);
+                CHECK(second == NULL);
+                CHECK_MSG(rec.count == 1 && strcmp(rec.message, "malloc(): unaligned tcache chunk detected") == 0,
+                          "%u reports, first '%s'", rec.count, rec.message);
+                caught += rec.count == 1;
+            }
+            mallet_zone_destroy(z);
+        }
+        /* 30 of 32 expected; fewer than 20 is (1/16)-biased bad luck only with p < 1e-9 */
+        CHECK_MSG(tried >= 20, "only %u of %d zones had a non-zero page nibble: brk start not random?", tried, ZONES);
+        CHECK_EQ(caught, tried);
+    }
+}
+
 static void s_tcache_too_many(mallet_zone_t *z)
 {
     void *a = mallet_malloc(z, 24), *b = mallet_malloc(z, 24), *c = mallet_malloc(z, 24);
@@ -520,6 +562,7 @@ int main(void)
     expect("realloc: next size", NULL, s_realloc_next_size, "realloc(): invalid next size");
     expect("mallinfo2 walk", NOTC, s_mallinfo, "int_mallinfo(): unaligned fastbin chunk detected");
     expect("malloc_info walk", NOTC, s_malloc_info, "__malloc_info(): unaligned fastbin chunk detected");
+    test_uaf_planted_aligned_pointer();
     test_hardened();
     return test_summary();
 }
