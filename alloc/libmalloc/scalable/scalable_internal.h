@@ -208,10 +208,12 @@ static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_
  * adopts a depot region or maps one (dropping m's lock meanwhile).
  * Returns true if the caller should retry the allocation. */
 bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mag_index, uint32_t msize);
-/* After a free into magazine m (locked): maybe hand a region to the depot. */
-void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
+/* After a free into magazine m (locked): maybe hand a region to the depot.
+ * True if it did, and then m has been unlocked. */
+bool sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
 /* Free of [freed_idx, +freed_msize) into a depot region finished, forming
- * the free block [idx, +msize): madvise, maybe unmap. depot locked. */
+ * the free block [idx, +msize): madvise, maybe unmap. depot locked; the
+ * lock is dropped (region pinned) around the madvise. */
 void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
                               uint32_t freed_idx, uint32_t freed_msize);
 size_t sz_rack_pressure_relief(sz_rack_t *rack);
@@ -296,10 +298,14 @@ sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, ui
         return sz_list_remove_slow(rack, m, block, msize);
     /* The checksum is 4 bits (as libmalloc's): 1 damaged link in 16 passes
      * it. Never dereference a neighbour outside this rack's regions; the
-     * slow path reports it. */
+     * slow path reports it. A neighbour in block's own region (the usual
+     * case: a region's blocks stay together on a list) needs no hash probe. */
+    uintptr_t rmask = ~(sz_region_size(t) - 1), own = (uintptr_t)block & rmask;
     if (__builtin_expect(
-            (prev && !sz_region_set_contains(&rack->regions, (uintptr_t)prev & ~(sz_region_size(t) - 1))) ||
-                (next && !sz_region_set_contains(&rack->regions, (uintptr_t)next & ~(sz_region_size(t) - 1))),
+            (prev && ((uintptr_t)prev & rmask) != own &&
+             !sz_region_set_contains(&rack->regions, (uintptr_t)prev & rmask)) ||
+                (next && ((uintptr_t)next & rmask) != own &&
+                 !sz_region_set_contains(&rack->regions, (uintptr_t)next & rmask)),
             0))
         return sz_list_remove_slow(rack, m, block, msize);
     if (prev || next) {

@@ -373,8 +373,8 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
         msize = old_msize;
     }
     free_locked(rack, t, m, mi, r, (uint32_t)sz_index_of(t, r, p), msize, false);
-    if (mi != SZ_MAG_DEPOT && recirc_candidate(t, m))
-        sz_rack_maybe_recirculate(rack, m, mi);
+    if (mi != SZ_MAG_DEPOT && recirc_candidate(t, m) && sz_rack_maybe_recirculate(rack, m, mi))
+        return; /* it unlocked m */
     sz_unlock(&m->lock);
 }
 
