@@ -11,6 +11,8 @@
  *   fifo     window of 1000 blocks of 16-1008 B, freed FIFO (free-list pop)
  *   random   4096 slots of 8-1000 B replaced at random (coalescing)
  *   small    window of 256 blocks of 1-32 KiB replaced at random
+ *   churn    1000 slots of 16-256 B replaced at random (the small-churn
+ *            benchmark's workload)
  * N is the number of malloc/free pairs (default 1,000,000). Each operation
  * count reported by callgrind can be divided by N (the setup is a fixed
  * small cost; run with two N and subtract for exact per-op numbers).
@@ -65,13 +67,15 @@ int main(int argc, char **argv)
             if (i < n)
                 slots[i % w] = mallet_malloc(z, 16 + next() % 993);
         }
-    } else if (strcmp(mode, "random") == 0 || strcmp(mode, "small") == 0) {
-        bool small = mode[0] == 's';
-        unsigned nslots = small ? 256 : 4096;
+    } else if (strcmp(mode, "random") == 0 || strcmp(mode, "small") == 0 || strcmp(mode, "churn") == 0) {
+        bool small = mode[0] == 's', churn = mode[0] == 'c';
+        unsigned nslots = small ? 256 : churn ? 1000 : 4096;
         for (long i = 0; i < n; i++) {
             unsigned s = (unsigned)(next() % nslots);
             mallet_free(z, slots[s]);
-            slots[s] = mallet_malloc(z, small ? 1024 + next() % (31 * 1024) : 8 + next() % 993);
+            slots[s] = mallet_malloc(z, small   ? 1024 + next() % (31 * 1024)
+                                        : churn ? 16 + next() % 241
+                                                : 8 + next() % 993);
         }
         for (unsigned s = 0; s < nslots; s++)
             mallet_free(z, slots[s]);
