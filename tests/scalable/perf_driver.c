@@ -13,10 +13,15 @@
  *   small    window of 256 blocks of 1-32 KiB replaced at random
  *   churn    1000 slots of 16-256 B replaced at random (the small-churn
  *            benchmark's workload)
+ * With MALLET_DRIVER_THREADED=1 in the environment a thread is started
+ * (and joined) first, so the process is no longer single-threaded and the
+ * magazine locks take their atomic path, as in `mallet bench`, whose
+ * benchmarks always run on worker threads.
  * N is the number of malloc/free pairs (default 1,000,000). Each operation
  * count reported by callgrind can be divided by N (the setup is a fixed
  * small cost; run with two N and subtract for exact per-op numbers).
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +38,16 @@ static inline uint64_t next(void)
     return rng;
 }
 
+static void *nothing(void *arg) { return arg; }
+
 int main(int argc, char **argv)
 {
+    const char *threaded = getenv("MALLET_DRIVER_THREADED");
+    if (threaded && *threaded == '1') {
+        pthread_t t;
+        if (pthread_create(&t, NULL, nothing, NULL) == 0)
+            pthread_join(t, NULL);
+    }
     const char *mode = argc > 1 ? argv[1] : "pair";
     long n = argc > 2 ? atol(argv[2]) : 1000000;
     const char *backend = argc > 3 ? argv[3] : "scalable";

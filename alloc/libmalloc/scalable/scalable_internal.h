@@ -200,15 +200,20 @@ static inline sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, 
         sz_unlock(&m->lock); /* migrated meanwhile: follow it */
     }
 }
-static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+/* The same for a rack known to be of tier t (the region mask folds). */
+static inline bool sz_rack_owns_t(const sz_rack_t *rack, sz_tier_t t, const void *p, sz_region_t *out)
 {
     if (rack->mags_mapping == NULL)
         return false;
-    uintptr_t base = (uintptr_t)p & ~(sz_region_size(rack->tier) - 1);
+    uintptr_t base = (uintptr_t)p & ~(sz_region_size(t) - 1);
     if (!sz_region_set_contains(&rack->regions, base))
         return false;
     *out = (sz_region_t)base;
     return true;
+}
+static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+{
+    return sz_rack_owns_t(rack, rack->tier, p, out);
 }
 /* Region for a new allocation when magazine m (locked) has nothing:
  * adopts a depot region or maps one (dropping m's lock meanwhile).

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scalable_engine.h"
 #include "scalable_internal.h"
 
 extern const mallet_backend_t mallet_backend_scalable;
@@ -38,7 +39,7 @@ static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared);
 static inline void *sz_alloc(sz_zone_t *z, size_t n, bool cleared)
 {
     if (__builtin_expect(n <= SZ_TINY_LIMIT && !cleared && !z->s.scribble, 1))
-        return sz_tiny_malloc(&z->racks[SZ_TINY], msize_for(n, SZ_TINY_QSHIFT));
+        return tier_malloc(&z->racks[SZ_TINY], SZ_TINY, msize_for(n, SZ_TINY_QSHIFT)); /* inline */
     return sz_alloc_slow(z, n, cleared);
 }
 
@@ -120,10 +121,10 @@ static void sz_free(mallet_zone_t *zone, void *p)
         return;
     }
     sz_region_t r = NULL;
-    if (sz_rack_owns(&z->racks[SZ_TINY], p, &r)) {
+    if (sz_rack_owns_t(&z->racks[SZ_TINY], SZ_TINY, p, &r)) {
         /* tiny quanta are 16 B: alignment was checked above */
         if (__builtin_expect((uintptr_t)p >= (uintptr_t)sz_heap(SZ_TINY, r), 1)) {
-            sz_tiny_free(&z->racks[SZ_TINY], r, p);
+            tier_free(&z->racks[SZ_TINY], SZ_TINY, r, p); /* inline */
             return;
         }
         free_in_tier(z, SZ_TINY, r, p);
