@@ -129,7 +129,9 @@ SZ_INLINE void *alloc_from_list(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, 
         *corrupt = true;
         return NULL;
     }
-    b_unmark(t, r, idx, fm);
+    /* tiny: set_inuse rewrites both bits at idx, nothing else to forget */
+    if (t != SZ_TINY)
+        b_unmark(t, r, idx, fm);
     b_set_inuse(t, r, idx, msize);
     if (fm > msize) {
         b_set_free(t, r, idx + msize, fm - msize);
@@ -194,12 +196,22 @@ SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int m
         r->objects_in_use--;
         m->objects--;
     }
-    b_unmark(t, r, idx, msize);
+    /* Tiny marks a block by the two bits at its start only, and both ways
+     * out below (set_free, mark_tail) rewrite the bits at `start`. So tiny
+     * clears the bits at idx only when idx becomes a middle (backward
+     * coalescing) and never clears them at start, except on the two early
+     * returns, which leave the same state as clearing up front would. */
+    const bool tiny = t == SZ_TINY;
+    if (!tiny)
+        b_unmark(t, r, idx, msize);
     uint32_t start = idx, total = msize, ps, pm;
     if (b_prev_free(t, r, idx, &ps, &pm)) {
+        if (tiny)
+            b_unmark(t, r, idx, msize);
         if (!sz_list_remove_t(rack, t, m, sz_ptr_of(t, r, ps), pm))
             return; /* reported: leak the block */
-        b_unmark(t, r, ps, pm);
+        if (!tiny)
+            b_unmark(t, r, ps, pm);
         start = ps;
         total += pm;
     }
@@ -207,8 +219,11 @@ SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int m
     if (next < r->tail_start) {
         uint32_t nm = b_free_msize(t, r, next);
         if (nm) {
-            if (!sz_list_remove_t(rack, t, m, sz_ptr_of(t, r, next), nm))
+            if (!sz_list_remove_t(rack, t, m, sz_ptr_of(t, r, next), nm)) {
+                if (tiny)
+                    b_unmark(t, r, start, 1);
                 return;
+            }
             b_unmark(t, r, next, nm);
             total += nm;
         }
