@@ -531,6 +531,12 @@ void sz_rack_unlock_all(sz_rack_t *rack)
 
 void sz_rack_reinit_locks(sz_rack_t *rack)
 {
+    /* In a fork child: a thread that was madvising a depot region with the
+     * depot unlocked does not exist here, and its pin would keep the
+     * region from ever being adopted or unmapped. */
+    if (rack->mags_mapping)
+        for (sz_region_t r = rack->mags[SZ_MAG_DEPOT].first; r; r = r->next)
+            r->pinned = 0;
     for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
         sz_lock_reinit(&rack->mags[i].lock);
         mallet_lock_reinit(&rack->mags[i].alloc_lock);
