@@ -39,7 +39,7 @@ static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared);
 static inline void *sz_alloc(sz_zone_t *z, size_t n, bool cleared)
 {
     if (__builtin_expect(n <= SZ_TINY_LIMIT && !cleared && !z->s.scribble, 1))
-        return tier_malloc(&z->racks[SZ_TINY], SZ_TINY, msize_for(n, SZ_TINY_QSHIFT)); /* inline */
+        return sz_tiny_malloc(&z->racks[SZ_TINY], msize_for(n, SZ_TINY_QSHIFT));
     return sz_alloc_slow(z, n, cleared);
 }
 
@@ -69,8 +69,16 @@ static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared)
 
 static void *sz_malloc(mallet_zone_t *zone, size_t n)
 {
-    sz_debug_tick(SZ(zone));
-    void *p = sz_alloc(SZ(zone), n, false);
+    sz_zone_t *z = SZ(zone);
+    sz_debug_tick(z);
+    void *p;
+    /* sz_alloc's test, with the tiny path instantiated here (one call
+     * level less on the commonest request; the other entry points call
+     * sz_tiny_malloc). */
+    if (__builtin_expect(n <= SZ_TINY_LIMIT && !z->s.scribble, 1))
+        p = tier_malloc(&z->racks[SZ_TINY], SZ_TINY, msize_for(n, SZ_TINY_QSHIFT));
+    else
+        p = sz_alloc_slow(z, n, false);
     if (p == NULL)
         errno = ENOMEM;
     return p;
