@@ -134,6 +134,13 @@ void mallet_os_tls_set(mallet_tls_key_t *k, void *value);
 /* True when the process has only ever had one thread (glibc's
  * __libc_single_threaded), so locks may be skipped. */
 bool mallet_os_single_threaded(void);
+/* The same, inline, for lock fast paths: one byte load. */
+extern char __libc_single_threaded __attribute__((weak));
+static inline bool mallet_os_single_threaded_inline(void)
+{
+    return &__libc_single_threaded != NULL &&
+           __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
+}
 
 #ifdef __cplusplus
 }

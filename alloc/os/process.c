@@ -21,8 +21,6 @@
 
 extern char **environ;
 extern char *program_invocation_short_name;
-/* glibc 2.32+: nonzero while the process has only one thread. */
-extern char __libc_single_threaded __attribute__((weak));
 
 void mallet_os_random(void *buf, size_t len)
 {
@@ -147,5 +145,5 @@ void mallet_os_tls_set(mallet_tls_key_t *k, void *value)
 
 bool mallet_os_single_threaded(void)
 {
-    return &__libc_single_threaded != NULL && __libc_single_threaded != 0;
+    return mallet_os_single_threaded_inline(); /* glibc 2.32+ */
 }

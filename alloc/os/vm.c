@@ -183,9 +183,21 @@ void *mallet_os_remap(void *addr, size_t old_size, size_t new_size, bool may_mov
     return p;
 }
 
+/* Names are a debugging aid (/proc/PID/maps). A kernel built without
+ * CONFIG_ANON_VMA_NAME answers EINVAL to every call, and that is one wasted
+ * syscall per mapping (a large block, a region): after the first EINVAL
+ * stop asking. */
+static atomic_bool naming_unsupported;
+
 void mallet_os_name_mapping(void *addr, size_t size, const char *name)
 {
-    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)addr, size, (unsigned long)name);
+    if (atomic_load_explicit(&naming_unsupported, memory_order_relaxed))
+        return;
+    int saved = errno;
+    if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)addr, size, (unsigned long)name) != 0 &&
+        errno == EINVAL)
+        atomic_store_explicit(&naming_unsupported, true, memory_order_relaxed);
+    errno = saved;
 }
 
 void mallet_os_get_counters(mallet_os_counters_t *out)

@@ -91,6 +91,7 @@ void sz_list_push_slow(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_
     e->prev = sz_link_encode(rack, NULL);
     e->next = sz_link_encode(rack, head);
     m->heads[slot] = e;
+    m->heads_enc[slot] = sz_link_encode(rack, e);
 }
 
 bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
@@ -150,6 +151,7 @@ bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_
         ((sz_free_entry_t *)prev)->next = sz_link_encode(rack, next);
     else {
         m->heads[slot] = next;
+        m->heads_enc[slot] = sz_link_encode(rack, next);
         if (next == NULL)
             sz_bit_clear(m, slot);
     }

@@ -70,6 +70,12 @@ typedef struct sz_magazine {
     /* Free lists; heads are raw pointers, links inside blocks are encoded. */
     void *heads[SZ_MAX_SLOTS];
     uint64_t bitmap[SZ_BITMAP_WORDS];
+    /* heads_enc[s] == sz_link_encode(heads[s]) whenever heads[s] != NULL
+     * (undefined otherwise): the head's encoding is what a push stores in
+     * the new block's next link and what unlinking the head compares its
+     * successor's prev link against, so keeping it saves a checksum there;
+     * a pop gets the new head's encoding for free (the stored next link). */
+    uintptr_t heads_enc[SZ_MAX_SLOTS];
     sz_region_t last_region;  /* the region whose free tail we carve */
     size_t bytes_used;        /* bytes in allocated blocks of owned regions */
     size_t bytes_owned;       /* heap bytes of owned regions */
@@ -194,24 +200,31 @@ static inline sz_magazine_t *sz_rack_lock_owner(sz_rack_t *rack, sz_region_t r, 
         sz_unlock(&m->lock); /* migrated meanwhile: follow it */
     }
 }
-static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+/* The same for a rack known to be of tier t (the region mask folds). */
+static inline bool sz_rack_owns_t(const sz_rack_t *rack, sz_tier_t t, const void *p, sz_region_t *out)
 {
     if (rack->mags_mapping == NULL)
         return false;
-    uintptr_t base = (uintptr_t)p & ~(sz_region_size(rack->tier) - 1);
+    uintptr_t base = (uintptr_t)p & ~(sz_region_size(t) - 1);
     if (!sz_region_set_contains(&rack->regions, base))
         return false;
     *out = (sz_region_t)base;
     return true;
 }
+static inline bool sz_rack_owns(const sz_rack_t *rack, const void *p, sz_region_t *out)
+{
+    return sz_rack_owns_t(rack, rack->tier, p, out);
+}
 /* Region for a new allocation when magazine m (locked) has nothing:
  * adopts a depot region or maps one (dropping m's lock meanwhile).
  * Returns true if the caller should retry the allocation. */
 bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mag_index, uint32_t msize);
-/* After a free into magazine m (locked): maybe hand a region to the depot. */
-void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
+/* After a free into magazine m (locked): maybe hand a region to the depot.
+ * True if it did, and then m has been unlocked. */
+bool sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mag_index);
 /* Free of [freed_idx, +freed_msize) into a depot region finished, forming
- * the free block [idx, +msize): madvise, maybe unmap. depot locked. */
+ * the free block [idx, +msize): madvise, maybe unmap. depot locked; the
+ * lock is dropped (region pinned) around the madvise. */
 void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
                               uint32_t freed_idx, uint32_t freed_msize);
 size_t sz_rack_pressure_relief(sz_rack_t *rack);
@@ -274,18 +287,21 @@ sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, ui
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = sz_ptr_of(t, r, idx);
     sz_free_entry_t *head = m->heads[slot];
+    uintptr_t ee = sz_link_encode(rack, e);
     if (head) {
         if (__builtin_expect(head->prev != rack->list_null, 0)) {
             sz_list_push_slow(rack, m, r, idx, msize); /* reports */
             return;
         }
-        head->prev = sz_link_encode(rack, e);
+        head->prev = ee;
+        e->next = m->heads_enc[slot];
     } else {
         sz_bit_set(m, slot);
+        e->next = rack->list_null;
     }
     e->prev = rack->list_null;
-    e->next = sz_link_encode(rack, head);
     m->heads[slot] = e;
+    m->heads_enc[slot] = ee;
 }
 
 /* Unlink a free block; false (after a report) if the links are corrupt. */
@@ -295,25 +311,35 @@ sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, ui
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = block;
     uintptr_t sp = e->prev, sn = e->next;
-    void *prev, *next;
-    if (__builtin_expect(!sz_link_try_decode(rack, sp, &prev) || !sz_link_try_decode(rack, sn, &next), 0))
+    void *prev = NULL, *next = NULL;
+    /* list_null is the one stored value that decodes (validly) to NULL, so
+     * an end of the list needs a compare, not a checksum. */
+    if (__builtin_expect((sp != rack->list_null && !sz_link_try_decode(rack, sp, &prev)) ||
+                             (sn != rack->list_null && !sz_link_try_decode(rack, sn, &next)),
+                         0))
         return sz_list_remove_slow(rack, m, block, msize);
     /* The checksum is 4 bits (as libmalloc's): 1 damaged link in 16 passes
      * it. Never dereference a neighbour outside this rack's regions; the
-     * slow path reports it. */
+     * slow path reports it. A neighbour in block's own region (the usual
+     * case: a region's blocks stay together on a list) needs no hash probe. */
+    uintptr_t rmask = ~(sz_region_size(t) - 1), own = (uintptr_t)block & rmask;
     if (__builtin_expect(
-            (prev && !sz_region_set_contains(&rack->regions, (uintptr_t)prev & ~(sz_region_size(t) - 1))) ||
-                (next && !sz_region_set_contains(&rack->regions, (uintptr_t)next & ~(sz_region_size(t) - 1))),
+            (prev && ((uintptr_t)prev & rmask) != own &&
+             !sz_region_set_contains(&rack->regions, (uintptr_t)prev & rmask)) ||
+                (next && ((uintptr_t)next & rmask) != own &&
+                 !sz_region_set_contains(&rack->regions, (uintptr_t)next & rmask)),
             0))
         return sz_list_remove_slow(rack, m, block, msize);
-    if (prev || next) {
+    if (prev == NULL) {
+        /* block must be the head, whose encoding is cached */
+        if (__builtin_expect(m->heads[slot] != block ||
+                                 (next && ((sz_free_entry_t *)next)->prev != m->heads_enc[slot]), 0))
+            return sz_list_remove_slow(rack, m, block, msize);
+    } else {
         uintptr_t eb = sz_link_encode(rack, block);
-        if (__builtin_expect((prev && ((sz_free_entry_t *)prev)->next != eb) ||
-                                 (!prev && m->heads[slot] != block) ||
+        if (__builtin_expect(((sz_free_entry_t *)prev)->next != eb ||
                                  (next && ((sz_free_entry_t *)next)->prev != eb), 0))
             return sz_list_remove_slow(rack, m, block, msize);
-    } else if (__builtin_expect(m->heads[slot] != block, 0)) {
-        return sz_list_remove_slow(rack, m, block, msize);
     }
     if (next)
         ((sz_free_entry_t *)next)->prev = sp;
@@ -321,6 +347,7 @@ sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, ui
         ((sz_free_entry_t *)prev)->next = sn;
     } else {
         m->heads[slot] = next;
+        m->heads_enc[slot] = sn; /* encode(next) */
         if (next == NULL)
             sz_bit_clear(m, slot);
     }

@@ -177,6 +177,16 @@ static void transfer_region(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from,
     __atomic_store_n(&r->mag_index, to_index, __ATOMIC_RELEASE);
 }
 
+static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r);
+
+/* An empty depot region goes back to the OS unless the depot keeps it or
+ * another thread is madvising it with the depot unlocked (pinned). */
+static void depot_maybe_unmap(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
+{
+    if (r->bytes_used == 0 && r->pinned == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained)
+        unmap_depot_region(rack, depot, r);
+}
+
 static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
 {
     move_free_blocks(rack, r, depot, NULL);
@@ -188,10 +198,10 @@ static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_
     sz_region_unmap(rack->tier, r);
 }
 
-/* madvise the whole pages of the free block [idx, idx+msize) that also
- * lie within [near_lo, near_hi). */
-static size_t advise_block_within(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
-                                  uintptr_t near_lo, uintptr_t near_hi, int how)
+/* The whole pages of the free block [idx, idx+msize) that also lie within
+ * [near_lo, near_hi); false if there are none. */
+static bool advise_range(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
+                         uintptr_t near_lo, uintptr_t near_hi, uintptr_t *out_lo, uintptr_t *out_hi)
 {
     size_t page = sz_page();
     /* Keep the list entry and tiny's inline sizes (first 18 and last 2
@@ -204,17 +214,30 @@ static size_t advise_block_within(sz_rack_t *rack, sz_region_t r, uint32_t idx, 
         lo = near_lo;
     if (hi > near_hi)
         hi = near_hi;
-    if (hi <= lo)
+    *out_lo = lo;
+    *out_hi = hi;
+    return hi > lo;
+}
+
+/* Lazily advise [lo, hi), the interior of a free block (no lock needed if
+ * the region is pinned: see sz_rack_depot_after_free). */
+static void advise_pages(sz_rack_t *rack, uintptr_t lo, uintptr_t hi)
+{
+    if (rack->zone->s.scribble)
+        memset((void *)lo, 0xDD, hi - lo);
+    mallet_os_decommit((void *)lo, hi - lo, MALLET_DECOMMIT_LAZY);
+}
+
+/* madvise the whole pages of the free block [idx, idx+msize), lock held. */
+static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
+{
+    uintptr_t lo, hi;
+    if (!advise_range(rack, r, idx, msize, 0, UINTPTR_MAX, &lo, &hi))
         return 0;
     if (rack->zone->s.scribble)
         memset((void *)lo, 0xDD, hi - lo);
     mallet_os_decommit((void *)lo, hi - lo, how);
     return hi - lo;
-}
-
-static size_t advise_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize, int how)
-{
-    return advise_block_within(rack, r, idx, msize, 0, UINTPTR_MAX, how);
 }
 
 size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
@@ -253,6 +276,61 @@ static size_t advise_region(sz_rack_t *rack, sz_region_t r, int how)
         }
     }
     return n;
+}
+
+/* Recirculation's advice, with the depot locked on entry and exit: the
+ * ranges are collected under the lock and the syscalls made with it
+ * dropped and the region pinned (libmalloc's scan-then-advise), so other
+ * threads' depot frees and adoptions do not wait behind one madvise per
+ * free block. A region with more ranges than fit here has the rest
+ * advised under the lock, as before: re-walking the region after the lock
+ * was dropped could start inside a block that coalesced meanwhile. */
+#define SZ_ADVISE_BATCH 128
+
+static void advise_region_unlocked(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
+{
+    const sz_tier_ops_t *ops = rack->ops;
+    uintptr_t lo[SZ_ADVISE_BATCH], hi[SZ_ADVISE_BATCH];
+    unsigned n = 0;
+    uint32_t idx = 0, nq = sz_tiers[rack->tier].nquanta;
+    while (idx < r->tail_start) {
+        uint32_t ms = ops->inuse_msize(r, idx);
+        if (ms) {
+            idx += ms;
+            continue;
+        }
+        uint32_t fm = ops->free_msize(r, idx);
+        if (fm == 0)
+            break;
+        if (n < SZ_ADVISE_BATCH) {
+            if (advise_range(rack, r, idx, fm, 0, UINTPTR_MAX, &lo[n], &hi[n]))
+                n++;
+        } else {
+            advise_block(rack, r, idx, fm, MALLET_DECOMMIT_LAZY);
+        }
+        idx += fm;
+    }
+    if (r->tail_start < nq) {
+        /* the tail holds no list entry; keep its first quantum anyway */
+        uintptr_t tlo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
+        uintptr_t thi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
+        if (thi > tlo) {
+            if (n < SZ_ADVISE_BATCH) {
+                lo[n] = tlo;
+                hi[n++] = thi;
+            } else {
+                mallet_os_decommit((void *)tlo, thi - tlo, MALLET_DECOMMIT_LAZY);
+            }
+        }
+    }
+    if (n == 0)
+        return;
+    r->pinned++;
+    sz_unlock(&depot->lock);
+    for (unsigned i = 0; i < n; i++)
+        advise_pages(rack, lo[i], hi[i]);
+    sz_lock(&depot->lock);
+    r->pinned--;
 }
 
 /* ---- refill: depot adoption, then a new region ----------------------------- */
@@ -328,42 +406,44 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
 
 /* ---- recirculation ------------------------------------------------------------ */
 
-static void depot_maybe_unmap(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
-{
-    if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained)
-        unmap_depot_region(rack, depot, r);
-}
 
-void sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
+bool sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
 {
     size_t heap = sz_heap_bytes(rack->tier);
     if (!(m->bytes_owned - m->bytes_used > heap + heap / 2 &&
           m->bytes_used < m->bytes_owned - m->bytes_owned / 4))
-        return;
+        return false;
     sz_region_t r = m->last;
     while (r && (r == m->last_region || !r->recirc_suitable || r->pinned ||
                  r->bytes_used >= heap - heap / 4))
         r = r->prev;
     if (r == NULL)
-        return;
+        return false;
     if (m->lf_region == r)
         sz_flush_last_free(rack, m, mi); /* the cache must not point into the depot */
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
     sz_lock(&depot->lock);
-    if (move_free_blocks(rack, r, m, depot)) {
-        transfer_region(rack, r, m, depot, SZ_MAG_DEPOT);
-        if (!rack->zone->s.aggressive_madvise)
-            advise_region(rack, r, MALLET_DECOMMIT_LAZY);
-        depot_maybe_unmap(rack, depot, r);
+    if (!move_free_blocks(rack, r, m, depot)) {
+        sz_unlock(&depot->lock);
+        return false;
     }
+    transfer_region(rack, r, m, depot, SZ_MAG_DEPOT);
+    /* r is the depot's now: let the magazine go before the madvise work,
+     * as libmalloc does, so its own thread and cross-thread frees into it
+     * are not held up. */
+    sz_unlock(&m->lock);
+    if (!rack->zone->s.aggressive_madvise)
+        advise_region_unlocked(rack, depot, r);
+    depot_maybe_unmap(rack, depot, r);
     sz_unlock(&depot->lock);
+    return true;
 }
 
 void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize,
                               uint32_t freed_idx, uint32_t freed_msize)
 {
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
-    if (r->bytes_used == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
+    if (r->bytes_used == 0 && r->pinned == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
         unmap_depot_region(rack, depot, r);
         return;
     }
@@ -376,7 +456,24 @@ void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint
     size_t page = sz_page();
     uintptr_t near_lo = ((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx) - 2) & ~(uintptr_t)(page - 1);
     uintptr_t near_hi = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, freed_idx + freed_msize) + 32, page);
-    advise_block_within(rack, r, idx, msize, near_lo, near_hi, MALLET_DECOMMIT_LAZY);
+    uintptr_t lo, hi;
+    if (!advise_range(rack, r, idx, msize, near_lo, near_hi, &lo, &hi))
+        return;
+    /* The syscall (a TLB shootdown in a multithreaded process) runs with
+     * the depot unlocked, as libmalloc does, so frees into other depot
+     * regions and adoptions do not queue behind it. The region is pinned:
+     * it is neither adopted nor unmapped meanwhile, and the depot never
+     * allocates, so the block stays free; a concurrent free of a neighbour
+     * may coalesce with it but writes only block edges, which [lo, hi)
+     * excludes. Unlike libmalloc the block stays listed and free, so a
+     * double free of it is still caught and check() sees no in-use block
+     * that is not counted. */
+    r->pinned++;
+    sz_unlock(&depot->lock);
+    advise_pages(rack, lo, hi);
+    sz_lock(&depot->lock);
+    r->pinned--;
+    depot_maybe_unmap(rack, depot, r); /* emptied meanwhile by another thread */
 }
 
 /* Pressure relief: drop every cached block, unmap every empty region and
@@ -391,7 +488,7 @@ size_t sz_rack_pressure_relief(sz_rack_t *rack)
         sz_flush_last_free(rack, m, i);
         for (sz_region_t r = m->first, next; r; r = next) {
             next = r->next;
-            if (r->bytes_used == 0 && r->objects_in_use == 0) {
+            if (r->bytes_used == 0 && r->objects_in_use == 0 && r->pinned == 0) {
                 if (!move_free_blocks(rack, r, m, NULL))
                     continue;
                 if (m->last_region == r)
@@ -434,6 +531,12 @@ void sz_rack_unlock_all(sz_rack_t *rack)
 
 void sz_rack_reinit_locks(sz_rack_t *rack)
 {
+    /* In a fork child: a thread that was madvising a depot region with the
+     * depot unlocked does not exist here, and its pin would keep the
+     * region from ever being adopted or unmapped. */
+    if (rack->mags_mapping)
+        for (sz_region_t r = rack->mags[SZ_MAG_DEPOT].first; r; r = r->next)
+            r->pinned = 0;
     for (int i = SZ_MAG_DEPOT; i < (int)rack->nmags; i++) {
         sz_lock_reinit(&rack->mags[i].lock);
         mallet_lock_reinit(&rack->mags[i].alloc_lock);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scalable_engine.h"
 #include "scalable_internal.h"
 
 extern const mallet_backend_t mallet_backend_scalable;
@@ -72,8 +73,16 @@ static void *sz_alloc_slow(sz_zone_t *z, size_t n, bool cleared)
 
 static void *sz_malloc(mallet_zone_t *zone, size_t n)
 {
-    sz_debug_tick(SZ(zone));
-    void *p = sz_alloc(SZ(zone), n, false);
+    sz_zone_t *z = SZ(zone);
+    sz_debug_tick(z);
+    void *p;
+    /* sz_alloc's test, with the tiny path instantiated here (one call
+     * level less on the commonest request; the other entry points call
+     * sz_tiny_malloc). */
+    if (__builtin_expect(n <= SZ_TINY_LIMIT && !z->s.scribble, 1))
+        p = tier_malloc(&z->racks[SZ_TINY], SZ_TINY, msize_for(n, SZ_TINY_QSHIFT));
+    else
+        p = sz_alloc_slow(z, n, false);
     if (p == NULL)
         errno = ENOMEM;
     return p;
@@ -124,10 +133,10 @@ static void sz_free(mallet_zone_t *zone, void *p)
         return;
     }
     sz_region_t r = NULL;
-    if (sz_rack_owns(&z->racks[SZ_TINY], p, &r)) {
+    if (sz_rack_owns_t(&z->racks[SZ_TINY], SZ_TINY, p, &r)) {
         /* tiny quanta are 16 B: alignment was checked above */
         if (__builtin_expect((uintptr_t)p >= (uintptr_t)sz_heap(SZ_TINY, r), 1)) {
-            sz_tiny_free(&z->racks[SZ_TINY], r, p);
+            tier_free(&z->racks[SZ_TINY], SZ_TINY, r, p); /* inline */
             return;
         }
         free_in_tier(z, SZ_TINY, r, p);
