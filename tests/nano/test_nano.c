@@ -37,7 +37,7 @@ static mallet_zone_t *make(const char *opts)
 
 static bool is_nano(const void *p)
 {
-    return p && ((uintptr_t)p >> 44) == 6;
+    return p && nano_has_signature((uintptr_t)p);
 }
 
 /* Per-CPU magazines and allocation blocks: a LIFO reuse test must not

@@ -658,7 +658,8 @@ static int v1_init(nano_zone_t *nz, char *err, size_t errlen)
         window <<= 1;
     int rc = nano_reserve_window(nz, window);
     if (rc != 0) {
-        snprintf(err, errlen, "no free %zu GiB range at 0x6000_0000_0000..0x7000_0000_0000: %s", window >> 30,
+        snprintf(err, errlen, "no free %zu GiB range at %#llx..%#llx: %s", window >> 30,
+                 (unsigned long long)NANO_RANGE_BASE, (unsigned long long)(NANO_RANGE_BASE + NANO_RANGE_SIZE),
                  strerror(rc));
         return rc;
     }

@@ -818,7 +818,8 @@ static int v2_init(nano_zone_t *nz, char *err, size_t errlen)
     while (pow2 < window)
         pow2 <<= 1;
     if ((rc = nano_reserve_window(nz, pow2)) != 0) {
-        snprintf(err, errlen, "no free %zu MiB range at 0x6000_0000_0000..0x7000_0000_0000: %s", pow2 >> 20,
+        snprintf(err, errlen, "no free %zu MiB range at %#llx..%#llx: %s", pow2 >> 20,
+                 (unsigned long long)NANO_RANGE_BASE, (unsigned long long)(NANO_RANGE_BASE + NANO_RANGE_SIZE),
                  strerror(rc));
         return rc;
     }
