@@ -96,7 +96,7 @@ static bool tsan_app_range(uintptr_t a, size_t size)
         {0x7e8000000000ull, 0x800000000000ull}, /* libraries, mmap, stacks */
     };
     for (unsigned i = 0; i < sizeof app / sizeof app[0]; i++)
-        if (a >= app[i][0] && size <= app[i][1] - a)
+        if (a >= app[i][0] && a < app[i][1] && size <= app[i][1] - a)
             return true;
     return false;
 }

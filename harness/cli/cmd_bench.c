@@ -24,8 +24,9 @@
 #include "report/report.h"
 #include "workload/size_dist.h"
 
-static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
-enum { N_IDS = 7 };
+/* "floor" (bench_floor.c) is in no group: it only runs when named. */
+static const char *const all_ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc", "floor"};
+enum { N_IDS = 8, N_GROUPED = 7 };
 
 static void usage(FILE *out)
 {
@@ -34,7 +35,8 @@ static void usage(FILE *out)
             "       mallet bench --hyperfine [options] -- COMMAND [ARGS...]\n\n"
             "Runs the benchmark suite across backends; each run is a separate process.\n\n"
             "  --backends LIST   all (default) | own | peers | IDs, comma-separated;\n"
-            "                    no-ID removes one (e.g. all,no-tc)\n"
+            "                    no-ID removes one (e.g. all,no-tc); floor (single-threaded\n"
+            "                    per-class free lists, the no-work line) runs only when named\n"
             "  --bench LIST      benchmark names, comma-separated (default: the whole suite)\n"
             "  --threads N       threads for multithreaded benchmarks (default: CPUs, at least 2)\n"
             "  --repeats N       runs per (benchmark, backend) (default 3; 1 with --smoke)\n"
@@ -79,8 +81,10 @@ static int select_backends(const char *spec, const char **out, size_t *n)
         const char *id = neg ? tok + 3 : tok;
         bool matched = false;
         for (int i = 0; i < N_IDS; i++) {
-            bool own = i < 3, hit = strcmp(id, "all") == 0 || strcmp(id, all_ids[i]) == 0 ||
-                                    (strcmp(id, "own") == 0 && own) || (strcmp(id, "peers") == 0 && !own);
+            bool own = i < 3, grouped = i < N_GROUPED,
+                 hit = strcmp(id, all_ids[i]) == 0 ||
+                       (grouped && (strcmp(id, "all") == 0 || (strcmp(id, "own") == 0 && own) ||
+                                    (strcmp(id, "peers") == 0 && !own)));
             if (hit) {
                 want[i] = !neg;
                 matched = true;
@@ -88,7 +92,7 @@ static int select_backends(const char *spec, const char **out, size_t *n)
         }
         if (!matched) {
             int rc = mallet_usage_error("bench", "unknown backend '%s' (known: all own peers nano scalable "
-                                                 "ptmalloc sys je mi tc, or no-ID)", id);
+                                                 "ptmalloc sys je mi tc floor, or no-ID)", id);
             free(copy);
             return rc;
         }
@@ -333,7 +337,7 @@ int mallet_cmd_bench(int argc, char **argv)
 
     /* Loud about every backend that will not run. */
     for (size_t j = 0; j < nbe; j++) {
-        const mallet_backend_t *b = mallet_backend_find(be[j]);
+        const mallet_backend_t *b = mallet_bench_backend_find(be[j]);
         char why[256] = "";
         if (b == NULL)
             fprintf(stderr, "mallet bench: !!! backend %s is NOT BUILT into this mallet: its runs are "
@@ -452,7 +456,7 @@ static int run_hyperfine(int argc, char **argv, const char **be, size_t nbe, uns
     }
     char list[256] = "";
     for (size_t j = 0; j < nbe; j++) {
-        const mallet_backend_t *b = mallet_backend_find(be[j]);
+        const mallet_backend_t *b = mallet_bench_backend_find(be[j]);
         char why[256];
         if (b == NULL || b->available(why, sizeof why) != 0 || !(b->caps & MALLET_CAP_PRELOAD)) {
             fprintf(stderr, "mallet bench: !!! backend %s cannot run here (not built, not installed or no "

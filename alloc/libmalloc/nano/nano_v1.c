@@ -224,8 +224,8 @@ static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
             *status = NANO_ABANDONED;
             return NULL;
         }
-        uintptr_t next = nano_load((void *)(p + 8));
-        uint64_t guard = nano_load((void *)p);
+        uintptr_t next = nano_load_speculative((void *)(p + 8));
+        uint64_t guard = nano_load_speculative((void *)p);
         if (!head_cas(s, p, g, next, g + 1))
             continue;
         if (guard != (p ^ nz->cookie)) {

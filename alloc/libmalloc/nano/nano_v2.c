@@ -207,8 +207,8 @@ static void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintp
                 goto damaged_word;
             slot = next - 1;
             uintptr_t p = blk + slot * size;
-            guard = nano_load((void *)p);
-            uint64_t stored = nano_load((void *)(p + 8));
+            guard = nano_load_speculative((void *)p);
+            uint64_t stored = nano_load_speculative((void *)(p + 8));
             popped = true;
             if (fc == 0) {
                 nnext = S_FULL;
