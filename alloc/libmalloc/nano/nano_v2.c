@@ -77,8 +77,17 @@ static bool add_arena(nano_zone_t *nz, v2_state_t *st, unsigned seen)
 
 /* CAN_MADVISE -> MADVISING -> MADVISED. The middle state keeps the slow
  * path from claiming a block whose pages are being dropped. Returns the
- * bytes given back. */
-static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk)
+ * bytes given back.
+ *
+ * `how`: libmalloc madvises with MADV_FREE_REUSABLE (mvm_madvise_free), a
+ * lazy release: the pages stay mapped and a block reused soon costs no
+ * page faults. Linux's counterpart is MADV_FREE (MALLET_DECOMMIT_LAZY), used
+ * for the "immediate" policy on free, where a churning program empties and
+ * refills the same blocks. pressure_relief() asks for memory back now and
+ * wants RSS to show it, so it decommits eagerly (MADV_DONTNEED); Linux
+ * keeps MADV_FREE pages in RSS until memory is short, where macOS takes
+ * REUSABLE pages out of the footprint at once. */
+static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
 {
     uint32_t *m = meta_of(st, blk);
     size_t done = 0;
@@ -86,9 +95,7 @@ static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk)
     uint32_t w = wload(m);
     if (W_NEXT(w) == S_CAN_MADVISE && !W_INUSE(w) &&
         wcas(m, &w, w_make(S_MADVISING, 0, W_GEN(w) + 1, 0))) {
-        /* Eager (MADV_DONTNEED): Linux's MADV_FREE leaves RSS untouched
-         * until memory is short, and pressure relief is meant to show. */
-        int rc = mallet_os_decommit((void *)blk, NANOV2_BLOCK_SIZE, MALLET_DECOMMIT_EAGER);
+        int rc = mallet_os_decommit((void *)blk, NANOV2_BLOCK_SIZE, how);
         if (rc != 0)
             NANO_REPORT(nz, MALLET_ERR_INTERNAL, false, (void *)blk,
                         "Failed to madvise block at blockp: %p, error: %d", (void *)blk, rc);
@@ -199,7 +206,7 @@ static void release_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr
             nw = w_make(W_NEXT(w), W_FREE(w), W_GEN(w) + 1, 0);
     } while (!wcas(m, &w, nw));
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
-        madvise_block(nz, st, blk);
+        madvise_block(nz, st, blk, MALLET_DECOMMIT_LAZY);
 }
 
 /* Claims `blk` for a CPU: resets an empty block to BUMP. */
@@ -404,7 +411,7 @@ static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
             break;
     }
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
-        madvise_block(nz, st, blk);
+        madvise_block(nz, st, blk, MALLET_DECOMMIT_LAZY);
     uint32_t bit = 1u << cls;
     if ((__atomic_load_n(&st->delegate, __ATOMIC_RELAXED) & bit) && !W_INUSE(nw) &&
         w_nfree(nw) * 4 >= slots * 3)
@@ -431,7 +438,7 @@ static size_t v2_pressure_relief(nano_zone_t *nz, size_t goal)
         for (unsigned l = 1; l < NANOV2_BLOCKS_PER_ARENA; l++) {
             uintptr_t b = block_addr(st, arena_addr(nz, a), l);
             if (W_NEXT(wload(meta_of(st, b))) == S_CAN_MADVISE)
-                total += madvise_block(nz, st, b);
+                total += madvise_block(nz, st, b, MALLET_DECOMMIT_EAGER);
             if (goal && total >= goal)
                 return total;
         }
