@@ -116,11 +116,12 @@ static int vet_addr(nano_zone_t *nz, v1_state_t *st, uintptr_t p, unsigned mag, 
     v1_slot_t *s = slot_of(st, m, c);
     uint64_t band = nanov1_band_of(off), aoff = nanov1_offset_in_area(off);
     unsigned cur = __atomic_load_n(&s->band, __ATOMIC_ACQUIRE);
-    if (aoff % s->slot_bytes || aoff / s->slot_bytes >= s->objects || band > cur)
+    unsigned idx = nano_slot_index(aoff, c);
+    if ((uint64_t)idx * s->slot_bytes != aoff || idx >= s->objects || band > cur)
         return VET_POINTER;
     if (band == cur && p >= __atomic_load_n(&s->bump, __ATOMIC_ACQUIRE))
         return VET_POINTER;
-    if (band == 0 && aoff / s->slot_bytes < s->skipped)
+    if (band == 0 && idx < s->skipped)
         return VET_POINTER;
     return VET_OK;
 }
@@ -205,7 +206,9 @@ static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v1_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
-    unsigned mag = (mallet_os_current_cpu() >> st->hyper_shift) % st->mags;
+    unsigned mag = mallet_os_current_cpu_inline() >> st->hyper_shift;
+    if (mag >= st->mags) /* a divide only when CPUs outnumber magazines */
+        mag %= st->mags;
     v1_slot_t *s = slot_of(st, mag, cls);
     uintptr_t p;
     uint64_t g;

@@ -324,7 +324,9 @@ static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
-    unsigned idx = mallet_os_current_cpu() % st->n_idx;
+    unsigned idx = mallet_os_current_cpu_inline();
+    if (idx >= st->n_idx) /* a divide only when CPUs outnumber indices */
+        idx %= st->n_idx;
     uintptr_t blk = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     if (blk) { /* fast path: no lock */
         void *p = alloc_in_block(nz, st, cls, blk, zero, status);
@@ -352,8 +354,8 @@ static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls
     unsigned cls = class_of_logical(st, logical);
     uintptr_t blk = nanov2_block_base(p);
     size_t size = nano_class_bytes(cls);
-    unsigned off = nanov2_offset_in_block(p);
-    if (off % size != 0 || off / size >= st->slots[cls])
+    unsigned off = nanov2_offset_in_block(p), slot = nano_slot_index(off, cls);
+    if (slot * size != off || slot >= st->slots[cls])
         return false;
     uint32_t w = wload(meta_of(st, blk));
     uint32_t next = W_NEXT(w);
@@ -364,7 +366,7 @@ static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls
         return false;
     if (nano_load((void *)p) == (p ^ nz->cookie))
         return false;
-    *cls_out = cls, *blk_out = blk, *slot_out = off / (unsigned)size;
+    *cls_out = cls, *blk_out = blk, *slot_out = slot;
     return true;
 }
 
