@@ -116,9 +116,10 @@ static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int 
 
 /* One allocation from block `blk` (class cls) that this CPU owns (in_use).
  * NULL with *status FALLTHROUGH if the block cannot serve (full, or taken
- * away), ABANDONED after a corruption report. */
-static void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr_t blk, bool zero,
-                            int *status)
+ * away), ABANDONED after a corruption report. Inlined: it is the whole
+ * fast path of malloc. */
+static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls,
+                                                                 uintptr_t blk, bool zero, int *status)
 {
     uint32_t *m = meta_of(st, blk);
     size_t size = nano_class_bytes(cls);
@@ -340,9 +341,9 @@ static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 
 /* Vets p as a live nano block: inside an arena, not a metadata block, an
  * active block, on a slot boundary, guard not showing "free". Fills the
- * class, the block and its word. */
-static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls_out, uintptr_t *blk_out,
-                     unsigned *slot_out)
+ * class, the block and its word. Inlined into free, its one hot caller. */
+static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p,
+                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out)
 {
     if (p & (NANO_QUANTUM - 1))
         return false;
