@@ -58,6 +58,13 @@ typedef struct mallet_bench {
     int (*run)(mallet_bench_ctx_t *ctx);
 } mallet_bench_t;
 
+/* Backend `floor` (bench_floor.c): per-class free lists with no checks,
+ * the "no work" line of the small-block benchmarks. Only `mallet bench`
+ * knows it; select it by name (it is in no group). */
+extern const mallet_backend_t mallet_bench_floor_backend;
+/* mallet_backend_find, plus `floor`. */
+const mallet_backend_t *mallet_bench_backend_find(const char *id);
+
 /* The suite, in report order, NULL-terminated; find by name. */
 extern const mallet_bench_t *const mallet_benchmarks[];
 const mallet_bench_t *mallet_bench_find(const char *name);

@@ -46,11 +46,17 @@ static void write_all(int fd, const void *buf, size_t len)
 static void child(const mallet_bench_t *b, const char *id, const mallet_run_config_t *cfg,
                   mallet_run_result_t *r, int fd)
 {
-    const mallet_backend_t *be = mallet_backend_find(id);
+    const mallet_backend_t *be = mallet_bench_backend_find(id);
     char why[256] = "";
     if (be == NULL || be->available(why, sizeof why) != 0) {
         r->status = RUN_MISSING;
         snprintf(r->note, sizeof r->note, "%s", be ? why : "not built into this mallet");
+        write_all(fd, r, sizeof *r);
+        _exit(0);
+    }
+    if (b->multithreaded && cfg->threads > 1 && !(be->caps & MALLET_CAP_THREAD_SAFE)) {
+        r->status = RUN_MISSING; /* the floor: a lock-free nothing, one thread only */
+        snprintf(r->note, sizeof r->note, "%s is not thread-safe", id);
         write_all(fd, r, sizeof *r);
         _exit(0);
     }

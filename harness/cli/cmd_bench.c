@@ -33,7 +33,8 @@ static void usage(FILE *out)
             "       mallet bench --hyperfine [options] -- COMMAND [ARGS...]\n\n"
             "Runs the benchmark suite across backends; each run is a separate process.\n\n"
             "  --backends LIST   all (default) | own | peers | IDs, comma-separated;\n"
-            "                    no-ID removes one (e.g. all,no-tc)\n"
+            "                    no-ID removes one (e.g. all,no-tc); floor (single-threaded\n"
+            "                    per-class free lists, the no-work line) runs only when named\n"
             "  --bench LIST      benchmark names, comma-separated (default: the whole suite)\n"
             "  --threads N       threads for multithreaded benchmarks (default: CPUs, at least 2)\n"
             "  --repeats N       runs per (benchmark, backend) (default 3; 1 with --smoke)\n"
@@ -230,14 +231,31 @@ int mallet_cmd_bench(int argc, char **argv)
         }
 #undef NEED_VALUE
     }
-    mallet_backend_selection_t sel;
+    /* "floor" (bench_floor.c) is no registry backend and in no group: it
+     * runs only when named, after the others. The rest of the list goes to
+     * the common selector. */
+    bool want_floor = false;
+    char rest[512] = "";
+    {
+        char copy[512], *save = NULL;
+        snprintf(copy, sizeof copy, "%s", backends_spec);
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (strcmp(tok, "floor") == 0 || strcmp(tok, "no-floor") == 0)
+                want_floor = tok[0] == 'f';
+            else
+                snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s%s", rest[0] ? "," : "", tok);
+        }
+    }
+    mallet_backend_selection_t sel = {.n = 0};
     char err[512];
-    if (mallet_backend_select(backends_spec, &sel, err, sizeof err) != 0)
+    if ((rest[0] || !want_floor) && mallet_backend_select(rest, &sel, err, sizeof err) != 0)
         return mallet_usage_error("bench", "%s", err);
-    const char *be[MALLET_MAX_BACKENDS];
+    const char *be[MALLET_MAX_BACKENDS + 1];
     size_t nbe = sel.n;
     for (size_t i = 0; i < nbe; i++)
         be[i] = sel.id[i];
+    if (want_floor)
+        be[nbe++] = "floor";
     int rc;
     if (smoke) {
         scale = scale == 1.0 ? 0.02 : scale;
@@ -286,7 +304,7 @@ int mallet_cmd_bench(int argc, char **argv)
 
     /* Loud about every backend that will not run. */
     for (size_t j = 0; j < nbe; j++) {
-        const mallet_backend_t *b = mallet_backend_find(be[j]);
+        const mallet_backend_t *b = mallet_bench_backend_find(be[j]);
         char why[256] = "";
         if (b == NULL)
             fprintf(stderr, "mallet bench: !!! backend %s is NOT BUILT into this mallet: its runs are "
@@ -405,7 +423,7 @@ static int run_hyperfine(int argc, char **argv, const char **be, size_t nbe, uns
     }
     char list[256] = "";
     for (size_t j = 0; j < nbe; j++) {
-        const mallet_backend_t *b = mallet_backend_find(be[j]);
+        const mallet_backend_t *b = mallet_bench_backend_find(be[j]);
         char why[256];
         if (b == NULL || b->available(why, sizeof why) != 0 || !(b->caps & MALLET_CAP_PRELOAD)) {
             fprintf(stderr, "mallet bench: !!! backend %s cannot run here (not built, not installed or no "

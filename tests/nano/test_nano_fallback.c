@@ -1,7 +1,6 @@
 /*
  * test_nano_fallback.c — nano without its address range. When the
- * signature range cannot be reserved (ThreadSanitizer owns it, or another
- * mapping sits there), a nano zone must still work, entirely through its
+ * signature range cannot be reserved (another mapping sits there), a nano zone must still work, entirely through its
  * helper, and say so on stderr. The test takes every free part of the
  * range itself to force that, then checks the zone serves and destroys.
  */
@@ -47,7 +46,7 @@ int main(void)
             void *p[300];
             for (int i = 0; i < 300; i++) {
                 p[i] = mallet_malloc(z, (size_t)i);
-                CHECK(p[i] != NULL && ((uintptr_t)p[i] >> 44) != 6);
+                CHECK(p[i] != NULL && !nano_has_signature((uintptr_t)p[i]));
                 memset(p[i], 1, (size_t)i);
             }
             for (int i = 0; i < 300; i++)
@@ -65,8 +64,8 @@ int main(void)
         CHECK(z != NULL);
         if (z) {
             void *p = mallet_malloc(z, 32);
-            /* Under TSan the range stays taken; then the zone stays off. */
-            CHECK(((nano_zone_t *)z)->ops == NULL || ((uintptr_t)p >> 44) == 6);
+            /* Every build has a usable range (TSan's is a different one). */
+            CHECK(((nano_zone_t *)z)->ops != NULL && nano_has_signature((uintptr_t)p));
             mallet_free(z, p);
             mallet_zone_destroy(z);
         }

@@ -103,7 +103,9 @@ static uintptr_t drain(v1_slot_t *s)
 /* Layout vetting, no memory read: 0 ok, else which check failed. */
 enum { VET_OK, VET_SIGNATURE, VET_MAG, VET_SIZE, VET_POINTER };
 
-static int vet_addr(nano_zone_t *nz, v1_state_t *st, uintptr_t p, unsigned mag, unsigned cls)
+/* Inlined: it runs twice per malloc/free pair (pop and free). */
+static inline __attribute__((always_inline)) int vet_addr(nano_zone_t *nz, v1_state_t *st, uintptr_t p, unsigned mag,
+                                                         unsigned cls)
 {
     if (!nano_in_window(nz, (void *)p))
         return VET_SIGNATURE;
@@ -116,11 +118,12 @@ static int vet_addr(nano_zone_t *nz, v1_state_t *st, uintptr_t p, unsigned mag, 
     v1_slot_t *s = slot_of(st, m, c);
     uint64_t band = nanov1_band_of(off), aoff = nanov1_offset_in_area(off);
     unsigned cur = __atomic_load_n(&s->band, __ATOMIC_ACQUIRE);
-    if (aoff % s->slot_bytes || aoff / s->slot_bytes >= s->objects || band > cur)
+    unsigned idx = nano_slot_index(aoff, c);
+    if ((uint64_t)idx * s->slot_bytes != aoff || idx >= s->objects || band > cur)
         return VET_POINTER;
     if (band == cur && p >= __atomic_load_n(&s->bump, __ATOMIC_ACQUIRE))
         return VET_POINTER;
-    if (band == 0 && aoff / s->slot_bytes < s->skipped)
+    if (band == 0 && idx < s->skipped)
         return VET_POINTER;
     return VET_OK;
 }
@@ -205,7 +208,9 @@ static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v1_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
-    unsigned mag = (mallet_os_current_cpu() >> st->hyper_shift) % st->mags;
+    unsigned mag = mallet_os_current_cpu_inline() >> st->hyper_shift;
+    if (mag >= st->mags) /* a divide only when CPUs outnumber magazines */
+        mag %= st->mags;
     v1_slot_t *s = slot_of(st, mag, cls);
     uintptr_t p;
     uint64_t g;
@@ -224,8 +229,8 @@ static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
             *status = NANO_ABANDONED;
             return NULL;
         }
-        uintptr_t next = nano_load((void *)(p + 8));
-        uint64_t guard = nano_load((void *)p);
+        uintptr_t next = nano_load_speculative((void *)(p + 8));
+        uint64_t guard = nano_load_speculative((void *)p);
         if (!head_cas(s, p, g, next, g + 1))
             continue;
         if (guard != (p ^ nz->cookie)) {
@@ -658,7 +663,8 @@ static int v1_init(nano_zone_t *nz, char *err, size_t errlen)
         window <<= 1;
     int rc = nano_reserve_window(nz, window);
     if (rc != 0) {
-        snprintf(err, errlen, "no free %zu GiB range at 0x6000_0000_0000..0x7000_0000_0000: %s", window >> 30,
+        snprintf(err, errlen, "no free %zu GiB range at %#llx..%#llx: %s", window >> 30,
+                 (unsigned long long)NANO_RANGE_BASE, (unsigned long long)(NANO_RANGE_BASE + NANO_RANGE_SIZE),
                  strerror(rc));
         return rc;
     }

@@ -26,89 +26,17 @@
  * Reading a slot's next value before the CAS may read memory that another
  * thread just allocated; that is harmless because the CAS then fails, and
  * safe because blocks are never unmapped while the zone lives.
+ *
+ * nano_v2.h holds the block word and the state; nano_v2_walk.c the
+ * introspection (check, statistics, enumerate, print).
  */
 #include <errno.h>
 #include <string.h>
 
-#include "libmalloc/nano/nano_internal.h"
-
-/* ---- block words ---------------------------------------------------------- */
-#define W_NEXT(w) ((w) & 0x7FFu)
-#define W_FREE(w) (((w) >> 11) & 0x3FFu)
-#define W_GEN(w) (((w) >> 21) & 0x3FFu)
-#define W_INUSE(w) ((w) >> 31)
-#define S_NULL 0u
-#define S_GUARD 0x7FAu
-#define S_BUMP 0x7FBu
-#define S_FULL 0x7FCu
-#define S_CAN_MADVISE 0x7FDu
-#define S_MADVISING 0x7FEu
-#define S_MADVISED 0x7FFu
-
-static inline uint32_t w_make(uint32_t next, uint32_t free_count, uint32_t gen, uint32_t in_use)
-{
-    return (next & 0x7FFu) | ((free_count & 0x3FFu) << 11) | ((gen & 0x3FFu) << 21) | (in_use << 31);
-}
-
-/* Free slots a word describes (free_count is "free - 1"; FULL has none). */
-static inline unsigned w_nfree(uint32_t w)
-{
-    return W_NEXT(w) == S_FULL ? 0 : W_FREE(w) + 1;
-}
-
-#define MAX_IDX 64
+#include "libmalloc/nano/nano_v2.h"
 
 /* Size-class ranges in 64-block units (libmalloc's default table). */
 static const uint8_t class_units[NANO_CLASSES] = {2, 10, 11, 10, 5, 3, 3, 4, 3, 2, 2, 2, 2, 2, 1, 2};
-
-typedef struct v2_state {
-    unsigned n_idx;          /* allocation-block indices in use (<= 64) */
-    unsigned aslr;           /* 12-bit block cookie */
-    unsigned narenas_max;
-    unsigned narenas;        /* arenas usable so far (atomic, only grows) */
-    uint32_t delegate;       /* class bit: allocations go to the helper */
-    bool madvise_deferred;   /* MallocNanoMadvisePolicy warning|critical */
-    bool firstfit;
-    unsigned scan_min, scan_max, scan_lim;
-    mallet_lock_t arena_lock, madvise_lock;
-    uint8_t class_of_unit[NANOV2_CLASS_UNITS];
-    unsigned first_block[NANO_CLASSES], last_block[NANO_CLASSES]; /* logical */
-    unsigned slots[NANO_CLASSES];
-    uintptr_t current[NANO_CLASSES][MAX_IDX]; /* current block of (class, cpu) */
-    mallet_lock_t locks[NANO_CLASSES][MAX_IDX];
-} v2_state_t;
-
-#define ST(nz) ((v2_state_t *)(nz)->state)
-
-static inline uintptr_t arena_addr(nano_zone_t *nz, unsigned a)
-{
-    return nz->base + (uintptr_t)a * NANOV2_ARENA_SIZE;
-}
-static inline uintptr_t block_addr(v2_state_t *st, uintptr_t arena, unsigned logical)
-{
-    return arena + ((uintptr_t)(logical ^ st->aslr) << NANOV2_BLOCK_SHIFT);
-}
-static inline unsigned logical_of(v2_state_t *st, uintptr_t p)
-{
-    return nanov2_block_of(p) ^ st->aslr;
-}
-static inline uint32_t *meta_of(v2_state_t *st, uintptr_t blk)
-{
-    uintptr_t meta = nanov2_arena_base(blk) + ((uintptr_t)st->aslr << NANOV2_BLOCK_SHIFT);
-    return (uint32_t *)meta + nanov2_meta_index(nanov2_block_of(blk));
-}
-static inline unsigned class_of_logical(v2_state_t *st, unsigned logical)
-{
-    return st->class_of_unit[logical >> NANOV2_CLASS_UNIT_SHIFT];
-}
-static inline uint32_t wload(uint32_t *m)
-{
-    return __atomic_load_n(m, __ATOMIC_ACQUIRE);
-}
-static inline bool wcas(uint32_t *m, uint32_t *old, uint32_t nw)
-{
-    return __atomic_compare_exchange_n(m, old, nw, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
 
 /* ---- arenas ------------------------------------------------------------------- */
 
@@ -149,8 +77,17 @@ static bool add_arena(nano_zone_t *nz, v2_state_t *st, unsigned seen)
 
 /* CAN_MADVISE -> MADVISING -> MADVISED. The middle state keeps the slow
  * path from claiming a block whose pages are being dropped. Returns the
- * bytes given back. */
-static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk)
+ * bytes given back.
+ *
+ * `how`: libmalloc madvises with MADV_FREE_REUSABLE (mvm_madvise_free), a
+ * lazy release: the pages stay mapped and a block reused soon costs no
+ * page faults. Linux's counterpart is MADV_FREE (MALLET_DECOMMIT_LAZY), used
+ * for the "immediate" policy on free, where a churning program empties and
+ * refills the same blocks. pressure_relief() asks for memory back now and
+ * wants RSS to show it, so it decommits eagerly (MADV_DONTNEED); Linux
+ * keeps MADV_FREE pages in RSS until memory is short, where macOS takes
+ * REUSABLE pages out of the footprint at once. */
+static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
 {
     uint32_t *m = meta_of(st, blk);
     size_t done = 0;
@@ -158,9 +95,7 @@ static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk)
     uint32_t w = wload(m);
     if (W_NEXT(w) == S_CAN_MADVISE && !W_INUSE(w) &&
         wcas(m, &w, w_make(S_MADVISING, 0, W_GEN(w) + 1, 0))) {
-        /* Eager (MADV_DONTNEED): Linux's MADV_FREE leaves RSS untouched
-         * until memory is short, and pressure relief is meant to show. */
-        int rc = mallet_os_decommit((void *)blk, NANOV2_BLOCK_SIZE, MALLET_DECOMMIT_EAGER);
+        int rc = mallet_os_decommit((void *)blk, NANOV2_BLOCK_SIZE, how);
         if (rc != 0)
             NANO_REPORT(nz, MALLET_ERR_INTERNAL, false, (void *)blk,
                         "Failed to madvise block at blockp: %p, error: %d", (void *)blk, rc);
@@ -181,9 +116,10 @@ static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk)
 
 /* One allocation from block `blk` (class cls) that this CPU owns (in_use).
  * NULL with *status FALLTHROUGH if the block cannot serve (full, or taken
- * away), ABANDONED after a corruption report. */
-static void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr_t blk, bool zero,
-                            int *status)
+ * away), ABANDONED after a corruption report. Inlined: it is the whole
+ * fast path of malloc. */
+static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls,
+                                                                 uintptr_t blk, bool zero, int *status)
 {
     uint32_t *m = meta_of(st, blk);
     size_t size = nano_class_bytes(cls);
@@ -207,8 +143,8 @@ static void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintp
                 goto damaged_word;
             slot = next - 1;
             uintptr_t p = blk + slot * size;
-            guard = nano_load((void *)p);
-            uint64_t stored = nano_load((void *)(p + 8));
+            guard = nano_load_speculative((void *)p);
+            uint64_t stored = nano_load_speculative((void *)(p + 8));
             popped = true;
             if (fc == 0) {
                 nnext = S_FULL;
@@ -271,7 +207,7 @@ static void release_block(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr
             nw = w_make(W_NEXT(w), W_FREE(w), W_GEN(w) + 1, 0);
     } while (!wcas(m, &w, nw));
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
-        madvise_block(nz, st, blk);
+        madvise_block(nz, st, blk, MALLET_DECOMMIT_LAZY);
 }
 
 /* Claims `blk` for a CPU: resets an empty block to BUMP. */
@@ -389,7 +325,9 @@ static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
-    unsigned idx = mallet_os_current_cpu() % st->n_idx;
+    unsigned idx = mallet_os_current_cpu_inline();
+    if (idx >= st->n_idx) /* a divide only when CPUs outnumber indices */
+        idx %= st->n_idx;
     uintptr_t blk = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     if (blk) { /* fast path: no lock */
         void *p = alloc_in_block(nz, st, cls, blk, zero, status);
@@ -403,9 +341,9 @@ static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 
 /* Vets p as a live nano block: inside an arena, not a metadata block, an
  * active block, on a slot boundary, guard not showing "free". Fills the
- * class, the block and its word. */
-static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls_out, uintptr_t *blk_out,
-                     unsigned *slot_out)
+ * class, the block and its word. Inlined into free, its one hot caller. */
+static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p,
+                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out)
 {
     if (p & (NANO_QUANTUM - 1))
         return false;
@@ -417,8 +355,8 @@ static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls
     unsigned cls = class_of_logical(st, logical);
     uintptr_t blk = nanov2_block_base(p);
     size_t size = nano_class_bytes(cls);
-    unsigned off = nanov2_offset_in_block(p);
-    if (off % size != 0 || off / size >= st->slots[cls])
+    unsigned off = nanov2_offset_in_block(p), slot = nano_slot_index(off, cls);
+    if (slot * size != off || slot >= st->slots[cls])
         return false;
     uint32_t w = wload(meta_of(st, blk));
     uint32_t next = W_NEXT(w);
@@ -431,7 +369,7 @@ static bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p, unsigned *cls
     if (nano_load((void *)p) == (p ^ nz->cookie))
         return false;
 #endif
-    *cls_out = cls, *blk_out = blk, *slot_out = off / (unsigned)size;
+    *cls_out = cls, *blk_out = blk, *slot_out = slot;
     return true;
 }
 
@@ -478,7 +416,7 @@ static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
             break;
     }
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
-        madvise_block(nz, st, blk);
+        madvise_block(nz, st, blk, MALLET_DECOMMIT_LAZY);
     uint32_t bit = 1u << cls;
     if ((__atomic_load_n(&st->delegate, __ATOMIC_RELAXED) & bit) && !W_INUSE(nw) &&
         w_nfree(nw) * 4 >= slots * 3)
@@ -492,181 +430,7 @@ static bool v2_claimed(nano_zone_t *nz, const void *p)
            (uintptr_t)__atomic_load_n(&ST(nz)->narenas, __ATOMIC_ACQUIRE) * NANOV2_ARENA_SIZE;
 }
 
-/* ---- walking blocks (check, enumerate, statistics) ------------------------------ */
-
-/* Marks the free slots of an active block in `freemap` (1024 bits) by
- * walking its free list and bump tail. Returns false (after reporting when
- * `report`) if the list is damaged. */
-static bool block_free_slots(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr_t blk, uint32_t w,
-                             uint64_t *freemap, bool report)
-{
-    unsigned slots = st->slots[cls], listed = 0;
-    size_t size = nano_class_bytes(cls);
-    memset(freemap, 0, 1024 / 8);
-    uint32_t next = W_NEXT(w);
-    if (next == S_FULL)
-        return true;
-    unsigned nfree = W_FREE(w) + 1;
-    while (next >= 1 && next <= slots) {
-        uintptr_t p = blk + (uintptr_t)(next - 1) * size;
-        uint64_t guard = nano_load((void *)p);
-        if (guard != (p ^ nz->cookie) || ++listed > nfree || (freemap[(next - 1) / 64] >> ((next - 1) % 64)) & 1) {
-            if (report)
-                NANO_REPORT(nz, MALLET_ERR_FREELIST_CORRUPTION, true, (void *)p,
-                            "Heap corruption detected, free list is damaged at %p\n"
-                            "*** Incorrect guard value: %llu",
-                            (void *)p, (unsigned long long)guard);
-            return false;
-        }
-        freemap[(next - 1) / 64] |= 1ull << ((next - 1) % 64);
-        uint64_t stored = nano_load((void *)(p + 8));
-        next = stored <= 0x7FF ? (uint32_t)stored : 0;
-    }
-    if (next != S_BUMP) {
-        if (report)
-            NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)blk,
-                        "nanov2 check: free list of block %p ends in 0x%x, not BUMP", (void *)blk, next);
-        return false;
-    }
-    for (unsigned s = slots - (nfree - listed); s < slots; s++)
-        freemap[s / 64] |= 1ull << (s % 64);
-    return true;
-}
-
-typedef void (*block_visitor_t)(nano_zone_t *nz, unsigned cls, uintptr_t blk, uint32_t w, void *ctx);
-
-static void for_each_block(nano_zone_t *nz, block_visitor_t fn, void *ctx)
-{
-    v2_state_t *st = ST(nz);
-    unsigned n = __atomic_load_n(&st->narenas, __ATOMIC_ACQUIRE);
-    for (unsigned a = 0; a < n; a++)
-        for (unsigned l = 1; l < NANOV2_BLOCKS_PER_ARENA; l++) {
-            uintptr_t b = block_addr(st, arena_addr(nz, a), l);
-            fn(nz, class_of_logical(st, l), b, wload(meta_of(st, b)), ctx);
-        }
-}
-
-static bool is_active(uint32_t w)
-{
-    uint32_t next = W_NEXT(w);
-    return !(next == S_NULL || next == S_GUARD || next >= S_CAN_MADVISE);
-}
-
-typedef struct walk_ctx {
-    bool ok;
-    size_t live, live_bytes, touched;
-    unsigned mask;
-    void *rctx;
-    mallet_range_recorder_t rec;
-    mallet_range_t buf[256];
-    unsigned nbuf;
-    uint64_t freemap[16];
-} walk_ctx_t;
-
-static void emit(walk_ctx_t *c, unsigned type, uintptr_t a, size_t n)
-{
-    c->buf[c->nbuf++] = (mallet_range_t){a, n};
-    if (c->nbuf == 256) {
-        c->rec(c->rctx, type, c->buf, c->nbuf);
-        c->nbuf = 0;
-    }
-}
-
-static void check_visit(nano_zone_t *nz, unsigned cls, uintptr_t blk, uint32_t w, void *vctx)
-{
-    walk_ctx_t *c = vctx;
-    v2_state_t *st = ST(nz);
-    if (!c->ok)
-        return;
-    uint32_t next = W_NEXT(w);
-    if (next == S_CAN_MADVISE && W_FREE(w) + 1 != st->slots[cls]) {
-        NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)blk,
-                    "nanov2 check: empty block %p counts %u free slots of %u", (void *)blk, W_FREE(w) + 1,
-                    st->slots[cls]);
-        c->ok = false;
-    } else if (next > st->slots[cls] && next < S_GUARD) {
-        NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)blk,
-                    "nanov2 check: block %p has free-list head %u beyond its %u slots", (void *)blk, next,
-                    st->slots[cls]);
-        c->ok = false;
-    } else if (is_active(w) && !block_free_slots(nz, st, cls, blk, w, c->freemap, true)) {
-        c->ok = false;
-    }
-}
-
-static int v2_check(nano_zone_t *nz)
-{
-    v2_state_t *st = ST(nz);
-    walk_ctx_t c = {.ok = true};
-    for_each_block(nz, check_visit, &c);
-    for (unsigned cls = 0; cls < NANO_CLASSES && c.ok; cls++)
-        for (unsigned i = 0; i < st->n_idx && c.ok; i++) {
-            uintptr_t b = __atomic_load_n(&st->current[cls][i], __ATOMIC_ACQUIRE);
-            if (b && (class_of_logical(st, logical_of(st, b)) != cls || !W_INUSE(wload(meta_of(st, b))))) {
-                NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)b,
-                            "nanov2 check: current block %p of class %u is not marked in use", (void *)b,
-                            cls);
-                c.ok = false;
-            }
-        }
-    return c.ok;
-}
-
-static void count_visit(nano_zone_t *nz, unsigned cls, uintptr_t blk, uint32_t w, void *vctx)
-{
-    walk_ctx_t *c = vctx;
-    v2_state_t *st = ST(nz);
-    uint32_t next = W_NEXT(w);
-    if (next != S_NULL && next != S_MADVISED && next != S_GUARD)
-        c->touched++;
-    if (!is_active(w) || !block_free_slots(nz, st, cls, blk, w, c->freemap, false))
-        return;
-    size_t size = nano_class_bytes(cls);
-    for (unsigned s = 0; s < st->slots[cls]; s++) {
-        if ((c->freemap[s / 64] >> (s % 64)) & 1)
-            continue;
-        c->live++;
-        c->live_bytes += size;
-        if (c->rec && (c->mask & MALLET_ENUM_BLOCKS))
-            emit(c, MALLET_ENUM_BLOCKS, blk + s * size, size);
-    }
-}
-
-static void v2_statistics(nano_zone_t *nz, mallet_zone_stats_t *s)
-{
-    walk_ctx_t c = {.ok = true};
-    for_each_block(nz, count_visit, &c);
-    unsigned n = __atomic_load_n(&ST(nz)->narenas, __ATOMIC_ACQUIRE);
-    s->blocks_in_use += c.live;
-    s->size_in_use += c.live_bytes;
-    s->size_allocated += (c.touched + n) * NANOV2_BLOCK_SIZE + nz->state_size;
-}
-
-static void v2_enumerate(nano_zone_t *nz, unsigned mask, void *ctx, mallet_range_recorder_t rec)
-{
-    v2_state_t *st = ST(nz);
-    walk_ctx_t c = {.ok = true, .mask = mask, .rctx = ctx, .rec = rec};
-    unsigned n = __atomic_load_n(&st->narenas, __ATOMIC_ACQUIRE);
-    if (mask & MALLET_ENUM_BLOCKS) {
-        for_each_block(nz, count_visit, &c);
-        if (c.nbuf)
-            rec(ctx, MALLET_ENUM_BLOCKS, c.buf, c.nbuf);
-        c.nbuf = 0;
-    }
-    if (mask & MALLET_ENUM_REGIONS) {
-        for (unsigned a = 0; a < n; a++)
-            emit(&c, MALLET_ENUM_REGIONS, arena_addr(nz, a), NANOV2_ARENA_SIZE);
-        if (c.nbuf)
-            rec(ctx, MALLET_ENUM_REGIONS, c.buf, c.nbuf);
-        c.nbuf = 0;
-    }
-    if (mask & MALLET_ENUM_ADMIN) {
-        emit(&c, MALLET_ENUM_ADMIN, (uintptr_t)st, nz->state_size);
-        for (unsigned a = 0; a < n; a++)
-            emit(&c, MALLET_ENUM_ADMIN, block_addr(st, arena_addr(nz, a), 0), NANOV2_BLOCK_SIZE);
-        rec(ctx, MALLET_ENUM_ADMIN, c.buf, c.nbuf);
-    }
-}
+/* ---- pressure relief ----------------------------------------------------------- */
 
 /* Deferred madvise policies leave empty blocks CAN_MADVISE; this is where
  * they are given back. Under "immediate" only stragglers remain. */
@@ -679,38 +443,13 @@ static size_t v2_pressure_relief(nano_zone_t *nz, size_t goal)
         for (unsigned l = 1; l < NANOV2_BLOCKS_PER_ARENA; l++) {
             uintptr_t b = block_addr(st, arena_addr(nz, a), l);
             if (W_NEXT(wload(meta_of(st, b))) == S_CAN_MADVISE)
-                total += madvise_block(nz, st, b);
+                total += madvise_block(nz, st, b, MALLET_DECOMMIT_EAGER);
             if (goal && total >= goal)
                 return total;
         }
     return total;
 }
 
-static void v2_print(nano_zone_t *nz, int fd, bool verbose)
-{
-    v2_state_t *st = ST(nz);
-    walk_ctx_t c = {.ok = true};
-    for_each_block(nz, count_visit, &c);
-    mallet_os_printf(fd,
-                     "nanov2 zone %s: window %#lx+%#lx, %u arenas, aslr cookie %#x, %zu live blocks "
-                     "(%zu bytes), %zu touched 16 KiB blocks, delegated classes %#x\n",
-                     nz->name, (unsigned long)nz->base, (unsigned long)nz->window, st->narenas, st->aslr,
-                     c.live, c.live_bytes, c.touched, st->delegate);
-    if (!verbose)
-        return;
-    for (unsigned cls = 0; cls < NANO_CLASSES; cls++) {
-        mallet_os_printf(fd, "  class %3zu: logical blocks %u..%u, %u slots/block; current:", nano_class_bytes(cls),
-                         st->first_block[cls], st->last_block[cls], st->slots[cls]);
-        for (unsigned i = 0; i < st->n_idx; i++) {
-            uintptr_t b = st->current[cls][i];
-            if (b) {
-                uint32_t w = wload(meta_of(st, b));
-                mallet_os_printf(fd, " [cpu %u %#lx next %#x free %u]", i, (unsigned long)b, W_NEXT(w), w_nfree(w));
-            }
-        }
-        mallet_os_printf(fd, "\n");
-    }
-}
 
 /* ---- locks, life cycle ---------------------------------------------------------- */
 
@@ -820,7 +559,8 @@ static int v2_init(nano_zone_t *nz, char *err, size_t errlen)
     while (pow2 < window)
         pow2 <<= 1;
     if ((rc = nano_reserve_window(nz, pow2)) != 0) {
-        snprintf(err, errlen, "no free %zu MiB range at 0x6000_0000_0000..0x7000_0000_0000: %s", pow2 >> 20,
+        snprintf(err, errlen, "no free %zu MiB range at %#llx..%#llx: %s", pow2 >> 20,
+                 (unsigned long long)NANO_RANGE_BASE, (unsigned long long)(NANO_RANGE_BASE + NANO_RANGE_SIZE),
                  strerror(rc));
         return rc;
     }
@@ -849,10 +589,10 @@ const nano_ops_t nano_v2_ops = {
     .free = v2_free,
     .claimed = v2_claimed,
     .pressure_relief = v2_pressure_relief,
-    .check = v2_check,
-    .enumerate = v2_enumerate,
-    .statistics = v2_statistics,
-    .print = v2_print,
+    .check = nano_v2_check,
+    .enumerate = nano_v2_enumerate,
+    .statistics = nano_v2_statistics,
+    .print = nano_v2_print,
     .force_lock = v2_force_lock,
     .force_unlock = v2_force_unlock,
     .reinit_lock = v2_reinit_lock,

@@ -12,9 +12,10 @@
  *
  * Every zone owns a window of the signature range (bits 44..63 == 6)
  * reserved with MAP_FIXED_NOREPLACE at the lowest free aligned address
- * above 0x6000_0000_0000, so independent zones never share addresses and
+ * above 0x6000_0000_0000 (ThreadSanitizer builds: 0x5500_0000_0000, see
+ * nano_layout.h), so independent zones never share addresses and
  * "is it mine?" is a subtraction and a compare. If no window can be had
- * (a sanitizer or another mapping owns the range), nano stays off for that
+ * (another mapping owns the range), nano stays off for that
  * zone, everything goes to the helper, and stderr says so once.
  *
  * After fork(), the child runs in libmalloc's "forked" mode: allocations
