@@ -341,12 +341,14 @@ static bool v1_claimed(nano_zone_t *nz, const void *ptr)
 typedef struct slot_map {
     uint64_t *bits; /* one bit per object of every band up to the current one */
     size_t bytes;
+    size_t nbits;   /* objects covered: a block beyond is from a newer band */
 } slot_map_t;
 
 static bool map_alloc(slot_map_t *m, size_t nbits)
 {
     size_t pg = mallet_os_page_size();
     m->bytes = ((nbits + 63) / 64 * 8 + pg - 1) & ~(pg - 1);
+    m->nbits = nbits;
     m->bits = mallet_os_map(NULL, m->bytes, MALLET_PROT_RW);
     return m->bits != NULL;
 }
@@ -359,37 +361,62 @@ static void map_free(slot_map_t *m)
 static inline bool map_get(const slot_map_t *m, size_t i) { return m->bits[i / 64] >> (i % 64) & 1; }
 static inline void map_set(slot_map_t *m, size_t i) { m->bits[i / 64] |= 1ull << (i % 64); }
 
-/* Marks the blocks of the chain at `first` in m. With `report`, says what
- * is wrong (guard, link, loop) and returns false. */
+/* What a chain walk found wrong: nothing, a bad address (vet_addr's code),
+ * a loop / too many blocks, or a bad guard word. */
+typedef struct chain_fault {
+    enum { CF_NONE, CF_ADDR, CF_COUNT, CF_CANARY, CF_STALE } kind;
+    int why;
+    uintptr_t at;
+    uint64_t guard;
+} chain_fault_t;
+
+/* Marks the blocks of the chain at `first` in m. Returns false with `f`
+ * filled (nothing reported) if the chain, as read, is damaged. */
 static bool mark_chain(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned cls, uintptr_t first,
-                       slot_map_t *m, bool report)
+                       slot_map_t *m, chain_fault_t *f)
 {
     v1_slot_t *s = slot_of(st, mag, cls);
     size_t total = ((size_t)s->band + 1) * s->objects, n = 0;
+    *f = (chain_fault_t){CF_NONE, 0, 0, 0};
     for (uintptr_t q = first; q; q = nano_load((void *)(q + 8))) {
         int why = vet_addr(nz, st, q, mag, cls);
         if (why != VET_OK) {
-            if (report)
-                report_dequeue(nz, why, q);
+            *f = (chain_fault_t){CF_ADDR, why, q, 0};
             return false;
         }
         uint64_t off = q - nz->base;
         size_t i = nanov1_band_of(off) * s->objects + nanov1_offset_in_area(off) / s->slot_bytes;
-        if (++n > total || map_get(m, i)) {
-            if (report)
-                NANO_REPORT(nz, MALLET_ERR_FREELIST_CORRUPTION, true, (void *)q,
-                            "Free list walk for slot %p in _nano_block_inuse_p exceeded object count.",
-                            (void *)s->area_base);
+        if (i >= m->nbits) { /* the slot grew a band after the map was sized */
+            *f = (chain_fault_t){CF_STALE, 0, q, 0};
             return false;
         }
-        if (nano_load((void *)q) != (q ^ nz->cookie)) {
-            if (report)
-                report_canary(nz, q, nano_load((void *)q));
+        if (++n > total || map_get(m, i)) {
+            *f = (chain_fault_t){CF_COUNT, 0, q, 0};
+            return false;
+        }
+        uint64_t guard = nano_load((void *)q);
+        if (guard != (q ^ nz->cookie)) {
+            *f = (chain_fault_t){CF_CANARY, 0, q, guard};
             return false;
         }
         map_set(m, i);
     }
     return true;
+}
+
+static void report_chain_fault(nano_zone_t *nz, const v1_slot_t *s, const chain_fault_t *f)
+{
+    switch (f->kind) {
+    case CF_ADDR: report_dequeue(nz, f->why, f->at); break;
+    case CF_COUNT:
+        NANO_REPORT(nz, MALLET_ERR_FREELIST_CORRUPTION, true, (void *)f->at,
+                    "Free list walk for slot %p in _nano_block_inuse_p exceeded object count.",
+                    (void *)s->area_base);
+        break;
+    case CF_CANARY: report_canary(nz, f->at, f->guard); break;
+    case CF_NONE:
+    case CF_STALE: break; /* nothing wrong, the snapshot was old */
+    }
 }
 
 enum { B_UNUSED, B_LIVE, B_FREE, B_DROPPED };
@@ -429,8 +456,30 @@ static bool walk_slot(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned cl
     slot_map_t m = {0};
     if (!map_alloc(&m, ((size_t)cur + 1) * s->objects))
         return true; /* cannot look: say nothing rather than guess */
-    head_load(s, &h, &g);
-    bool ok = mark_chain(nz, st, mag, cls, h, &m, report);
+    /* Other threads push and pop while check() walks (the stress harness
+     * calls it on a live zone). Every push and pop moves the head's
+     * generation, so damage counts only if the head held still during the
+     * walk; else walk again. A slot that never holds still is not judged. */
+    chain_fault_t f = {CF_NONE, 0, 0, 0};
+    bool ok = true;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        uintptr_t h2;
+        uint64_t g2;
+        head_load(s, &h, &g);
+        memset(m.bits, 0, m.bytes);
+        ok = mark_chain(nz, st, mag, cls, h, &m, &f);
+        head_load(s, &h2, &g2);
+        if (f.kind == CF_STALE) { /* cannot judge with this map: say nothing */
+            ok = true;
+            break;
+        }
+        if (h2 == h && g2 == g)
+            break;
+        ok = true; /* moved: what we saw proves nothing */
+        f.kind = CF_NONE;
+    }
+    if (!ok && report)
+        report_chain_fault(nz, s, &f);
     for (uint64_t band = 0; band <= cur && ok; band++) {
         uintptr_t area = area_addr(nz, mag, band, cls);
         for (unsigned i = 0; i < s->objects; i++) {
@@ -538,8 +587,13 @@ static size_t relieve_slot(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsign
     uintptr_t first = drain(s);
     uintptr_t bump = __atomic_load_n(&s->bump, __ATOMIC_ACQUIRE);
     size_t released = 0;
-    if (!mark_chain(nz, st, mag, cls, first, &m, true)) {
-        map_free(&m); /* damaged: reported; the list stays dropped */
+    chain_fault_t f;
+    if (!mark_chain(nz, st, mag, cls, first, &m, &f)) {
+        /* Damaged: reported, and the list stays dropped. (CF_STALE, a band
+         * grown between sizing the map and draining, drops the list too:
+         * its blocks leak, nothing unsafe is touched.) */
+        report_chain_fault(nz, s, &f);
+        map_free(&m);
         return 0;
     }
     size_t size = s->slot_bytes;

@@ -3,23 +3,40 @@
  * enumerate() and print(). They walk every block word of every usable
  * arena; an active block's free slots are found by following its free list
  * (guard words vetted) and adding the untouched bump tail, so everything
- * else in the block is live. Callers run them with the zone quiescent (or
- * accept a racy snapshot): the walk takes no locks, as in libmalloc.
+ * else in the block is live. The walk takes no locks, as in libmalloc, and
+ * may run while other threads allocate: a block's list is judged only from
+ * a walk during which its block word held still (block_free_slots_stable),
+ * so check() never reports a list another thread was changing; statistics
+ * and enumerate are then a snapshot, exact only when the zone is quiet.
  */
 #include <string.h>
 
 #include "libmalloc/nano/nano_v2.h"
 
 
+static bool is_active(uint32_t w)
+{
+    uint32_t next = W_NEXT(w);
+    return !(next == S_NULL || next == S_GUARD || next >= S_CAN_MADVISE);
+}
+
+/* What a free-list walk found wrong (kind 0 = nothing). */
+typedef struct walk_fault {
+    int kind; /* 0, or 1 = bad guard / loop / too many, 2 = list does not end in BUMP */
+    uintptr_t at;
+    uint64_t value;
+} walk_fault_t;
+
 /* Marks the free slots of an active block in `freemap` (1024 bits) by
- * walking its free list and bump tail. Returns false (after reporting when
- * `report`) if the list is damaged. */
+ * walking its free list and bump tail. Returns false with `fault` filled
+ * (nothing reported) if the list, as read, is damaged. */
 static bool block_free_slots(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr_t blk, uint32_t w,
-                             uint64_t *freemap, bool report)
+                             uint64_t *freemap, walk_fault_t *fault)
 {
     unsigned slots = st->slots[cls], listed = 0;
     size_t size = nano_class_bytes(cls);
     memset(freemap, 0, 1024 / 8);
+    *fault = (walk_fault_t){0, 0, 0};
     uint32_t next = W_NEXT(w);
     if (next == S_FULL)
         return true;
@@ -28,11 +45,7 @@ static bool block_free_slots(nano_zone_t *nz, v2_state_t *st, unsigned cls, uint
         uintptr_t p = blk + (uintptr_t)(next - 1) * size;
         uint64_t guard = nano_load((void *)p);
         if (guard != (p ^ nz->cookie) || ++listed > nfree || (freemap[(next - 1) / 64] >> ((next - 1) % 64)) & 1) {
-            if (report)
-                NANO_REPORT(nz, MALLET_ERR_FREELIST_CORRUPTION, true, (void *)p,
-                            "Heap corruption detected, free list is damaged at %p\n"
-                            "*** Incorrect guard value: %llu",
-                            (void *)p, (unsigned long long)guard);
+            *fault = (walk_fault_t){1, p, guard};
             return false;
         }
         freemap[(next - 1) / 64] |= 1ull << ((next - 1) % 64);
@@ -40,13 +53,37 @@ static bool block_free_slots(nano_zone_t *nz, v2_state_t *st, unsigned cls, uint
         next = stored <= 0x7FF ? (uint32_t)stored : 0;
     }
     if (next != S_BUMP) {
-        if (report)
-            NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)blk,
-                        "nanov2 check: free list of block %p ends in 0x%x, not BUMP", (void *)blk, next);
+        *fault = (walk_fault_t){2, blk, next};
         return false;
     }
     for (unsigned s = slots - (nfree - listed); s < slots; s++)
         freemap[s / 64] |= 1ull << (s % 64);
+    return true;
+}
+
+/* Other threads pop and push slots while a walk runs (check() is called
+ * from the stress harness and MallocCheckHeap-style callers with the zone
+ * live). A walk that read a slot being handed out sees user bytes instead
+ * of a guard. Every pop and push moves the block word (its generation
+ * counts each change), so a fault only counts when the word did not move
+ * during the walk; otherwise walk again from the new word. Returns true if
+ * the list is sound or never held still (busy: not judged), false with
+ * `fault` for damage seen on an unchanged word. */
+static bool block_free_slots_stable(nano_zone_t *nz, v2_state_t *st, unsigned cls, uintptr_t blk,
+                                    uint32_t *w, uint64_t *freemap, walk_fault_t *fault, bool *judged)
+{
+    *judged = false;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        bool ok = block_free_slots(nz, st, cls, blk, *w, freemap, fault);
+        uint32_t now = wload(meta_of(st, blk));
+        if (now == *w) {
+            *judged = true;
+            return ok;
+        }
+        *w = now;
+        if (!is_active(now))
+            return true;
+    }
     return true;
 }
 
@@ -63,11 +100,6 @@ static void for_each_block(nano_zone_t *nz, block_visitor_t fn, void *ctx)
         }
 }
 
-static bool is_active(uint32_t w)
-{
-    uint32_t next = W_NEXT(w);
-    return !(next == S_NULL || next == S_GUARD || next >= S_CAN_MADVISE);
-}
 
 typedef struct walk_ctx {
     bool ok;
@@ -106,8 +138,21 @@ static void check_visit(nano_zone_t *nz, unsigned cls, uintptr_t blk, uint32_t w
                     "nanov2 check: block %p has free-list head %u beyond its %u slots", (void *)blk, next,
                     st->slots[cls]);
         c->ok = false;
-    } else if (is_active(w) && !block_free_slots(nz, st, cls, blk, w, c->freemap, true)) {
-        c->ok = false;
+    } else if (is_active(w)) {
+        walk_fault_t f;
+        bool judged;
+        if (!block_free_slots_stable(nz, st, cls, blk, &w, c->freemap, &f, &judged) && judged) {
+            if (f.kind == 1)
+                NANO_REPORT(nz, MALLET_ERR_FREELIST_CORRUPTION, true, (void *)f.at,
+                            "Heap corruption detected, free list is damaged at %p\n"
+                            "*** Incorrect guard value: %llu",
+                            (void *)f.at, (unsigned long long)f.value);
+            else
+                NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)blk,
+                            "nanov2 check: free list of block %p ends in 0x%x, not BUMP", (void *)blk,
+                            (unsigned)f.value);
+            c->ok = false;
+        }
     }
 }
 
@@ -118,8 +163,13 @@ int nano_v2_check(nano_zone_t *nz)
     for_each_block(nz, check_visit, &c);
     for (unsigned cls = 0; cls < NANO_CLASSES && c.ok; cls++)
         for (unsigned i = 0; i < st->n_idx && c.ok; i++) {
+            /* The CPU's lock orders this against slow_alloc moving on to a
+             * new block (it publishes the new one, then releases the old). */
+            mallet_lock(&st->locks[cls][i]);
             uintptr_t b = __atomic_load_n(&st->current[cls][i], __ATOMIC_ACQUIRE);
-            if (b && (class_of_logical(st, logical_of(st, b)) != cls || !W_INUSE(wload(meta_of(st, b))))) {
+            bool bad = b && (class_of_logical(st, logical_of(st, b)) != cls || !W_INUSE(wload(meta_of(st, b))));
+            mallet_unlock(&st->locks[cls][i]);
+            if (bad) {
                 NANO_REPORT(nz, MALLET_ERR_CHECK_FAILED, true, (void *)b,
                             "nanov2 check: current block %p of class %u is not marked in use", (void *)b,
                             cls);
@@ -136,7 +186,12 @@ static void count_visit(nano_zone_t *nz, unsigned cls, uintptr_t blk, uint32_t w
     uint32_t next = W_NEXT(w);
     if (next != S_NULL && next != S_MADVISED && next != S_GUARD)
         c->touched++;
-    if (!is_active(w) || !block_free_slots(nz, st, cls, blk, w, c->freemap, false))
+    walk_fault_t f;
+    bool judged;
+    if (!is_active(w))
+        return;
+    bool sound = block_free_slots_stable(nz, st, cls, blk, &w, c->freemap, &f, &judged);
+    if ((!sound && judged) || !is_active(w)) /* damaged, or emptied while we looked */
         return;
     size_t size = nano_class_bytes(cls);
     for (unsigned s = 0; s < st->slots[cls]; s++) {

@@ -166,6 +166,28 @@ SZ_INLINE void *mag_alloc_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m,
     return NULL;
 }
 
+/* The OS refused a new region. libmalloc returns NULL here; mallet first
+ * tries the other CPUs' magazines, whose regions may hold free blocks this
+ * thread's magazine cannot see (a thread that moved CPU after freeing, or
+ * frees made by other threads). A deliberate difference: under memory
+ * pressure, memory the zone already holds is used before failing. */
+static __attribute__((noinline, cold)) void *tier_malloc_other_mags(sz_rack_t *rack, sz_tier_t t, int mine,
+                                                                     uint32_t msize)
+{
+    for (unsigned i = 0; i < rack->nmags; i++) {
+        if ((int)i == mine)
+            continue;
+        sz_magazine_t *m = &rack->mags[i];
+        bool corrupt = false;
+        sz_lock(&m->lock);
+        void *p = mag_alloc_locked(rack, t, m, msize, &corrupt);
+        sz_unlock(&m->lock);
+        if (p || corrupt)
+            return p;
+    }
+    return NULL;
+}
+
 SZ_INLINE void *tier_malloc(sz_rack_t *rack, sz_tier_t t, uint32_t msize)
 {
     int mi;
@@ -180,6 +202,8 @@ SZ_INLINE void *tier_malloc(sz_rack_t *rack, sz_tier_t t, uint32_t msize)
         p = mag_alloc_locked(rack, t, m, msize, &corrupt);
     }
     sz_unlock(&m->lock);
+    if (__builtin_expect(p == NULL && !corrupt && rack->nmags > 1, 0))
+        p = tier_malloc_other_mags(rack, t, mi, msize);
     return p;
 }
 
