@@ -70,6 +70,10 @@ int stress_in_child(const char *what, const mallet_backend_t *b,
 
 /* ---- shared with harness/security ------------------------------------- */
 
+/* Draws every <dir>/soak_<id>.csv into soak_rss.svg/.png with gnuplot
+ * (soak_plot.c). 0, or -1 after saying why on stderr. */
+int stress_soak_plot(const char *dir);
+
 /* Looks up a backend. Returns 0 when usable (sets *b), else 77 with `why`
  * filled ("not built into this mallet", "not installed: ..."). */
 int stress_backend_usable(const char *id, const mallet_backend_t **b, char *why, size_t len);

@@ -294,6 +294,8 @@ int stress_main(int argc, char **argv)
                verdict(res[i].faults), why[i][0] ? "  " : "", why[i]);
     }
     printf("%zu backends run, %zu failed, %zu skipped\n", ran, failed, sel.n - ran);
+    if (cfg.soak)
+        stress_soak_plot(outdir); /* a missing plot is said, not fatal */
     if (failed)
         return 1;
     return ran == 0 ? 77 : 0;

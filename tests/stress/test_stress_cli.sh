@@ -2,7 +2,8 @@
 # test_stress_cli.sh MALLET — `mallet stress` / `mallet security` usage
 # errors exit 2 with the usage; the corruption detector fires end to end
 # (a deliberately flipped byte fails the run and names backend, block,
-# offset); a one-case security run writes Markdown, CSV and valid JSON.
+# offset); a one-case security run writes Markdown, CSV and valid JSON; a
+# short soak writes its CSV and (with gnuplot) the RSS plot.
 mallet=$1 pass=0 fail=0 out=$(mktemp -d)
 expect() { # expect STATUS DESCRIPTION -- CMD...
   local want=$1 what=$2; shift 3
@@ -31,6 +32,13 @@ for f in security.md security.csv security.json; do
 done
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); b=[x for x in d["backends"] if x["id"]=="sys"][0]; assert len(b["cases"])==2' "$out/sec/security.json" \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL security.json"; }
+expect 0 "stress: a short soak" -- "$mallet" stress --soak --seconds 3 --interval 1 --threads 2 --backends sys --out "$out/soak"
+[ "$(wc -l <"$out/soak/soak_sys.csv")" -ge 3 ] && head -1 "$out/soak/soak_sys.csv" | grep -q '^backend,t_s,rss_kb,live_kb,ops$' \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL soak: soak_sys.csv missing or short"; }
+if command -v gnuplot >/dev/null; then
+  grep -q "<svg" "$out/soak/soak_rss.svg" 2>/dev/null && pass=$((pass + 1)) \
+    || { fail=$((fail + 1)); echo "FAIL soak: no soak_rss.svg although gnuplot is installed"; }
+fi
 rm -rf "$out"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
