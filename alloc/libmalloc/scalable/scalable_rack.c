@@ -134,20 +134,44 @@ static void list_unlink(sz_magazine_t *m, sz_region_t r)
     m->nregions--;
 }
 
+/* The free blocks of r below its tail, in address order: skips in-use
+ * blocks from *idx and stops at the next free one. Returns 1 with *idx and
+ * *fm (its msize) set, 0 at the tail, -1 where no block starts at *idx
+ * (damaged metadata). */
+static int next_free_block(const sz_rack_t *rack, sz_region_t r, uint32_t *idx, uint32_t *fm)
+{
+    while (*idx < r->tail_start) {
+        uint32_t ms = rack->ops->inuse_msize(r, *idx);
+        if (ms) {
+            *idx += ms;
+            continue;
+        }
+        *fm = rack->ops->free_msize(r, *idx);
+        return *fm ? 1 : -1;
+    }
+    return 0;
+}
+
+/* The whole pages of r's untouched tail, past its first quantum (the
+ * tail holds no list entry, but its start is kept like a block's header).
+ * False when there are none. */
+static bool tail_pages(const sz_rack_t *rack, sz_region_t r, uintptr_t *lo, uintptr_t *hi)
+{
+    uint32_t nq = sz_tiers[rack->tier].nquanta;
+    if (r->tail_start >= nq)
+        return false;
+    *lo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
+    *hi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
+    return *hi > *lo;
+}
+
 /* Move every listed free block of r from one magazine's lists to another's.
  * Walks the region's blocks, so it also validates them as it goes. */
 static bool move_free_blocks(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from, sz_magazine_t *to)
 {
-    const sz_tier_ops_t *ops = rack->ops;
-    uint32_t idx = 0;
-    while (idx < r->tail_start) {
-        uint32_t ms = ops->inuse_msize(r, idx);
-        if (ms) {
-            idx += ms;
-            continue;
-        }
-        uint32_t fm = ops->free_msize(r, idx);
-        if (fm == 0) {
+    uint32_t idx = 0, fm = 0;
+    for (int k; (k = next_free_block(rack, r, &idx, &fm)) != 0; idx += fm) {
+        if (k < 0) {
             SZ_REPORT(rack->zone, MALLET_ERR_METADATA_CORRUPTION, true, sz_ptr_of(rack->tier, r, idx),
                       "%s region %p: no block starts at %p", sz_tiers[rack->tier].name, (void *)r,
                       sz_ptr_of(rack->tier, r, idx));
@@ -157,7 +181,6 @@ static bool move_free_blocks(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from
             return false;
         if (to)
             sz_list_push(rack, to, r, idx, fm);
-        idx += fm;
     }
     return true;
 }
@@ -251,29 +274,14 @@ size_t sz_advise_free_block(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32
  * reusable pages leave the footprint at once. */
 static size_t advise_region(sz_rack_t *rack, sz_region_t r, int how)
 {
-    const sz_tier_ops_t *ops = rack->ops;
     size_t n = 0;
-    uint32_t idx = 0, nq = sz_tiers[rack->tier].nquanta;
-    while (idx < r->tail_start) {
-        uint32_t ms = ops->inuse_msize(r, idx);
-        if (ms) {
-            idx += ms;
-            continue;
-        }
-        uint32_t fm = ops->free_msize(r, idx);
-        if (fm == 0)
-            break;
+    uint32_t idx = 0, fm = 0;
+    for (; next_free_block(rack, r, &idx, &fm) > 0; idx += fm)
         n += advise_block(rack, r, idx, fm, how);
-        idx += fm;
-    }
-    if (r->tail_start < nq) {
-        /* the tail holds no list entry; keep its first quantum anyway */
-        uintptr_t lo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
-        uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
-        if (hi > lo) {
-            mallet_os_decommit((void *)lo, hi - lo, how);
-            n += hi - lo;
-        }
+    uintptr_t lo, hi;
+    if (tail_pages(rack, r, &lo, &hi)) {
+        mallet_os_decommit((void *)lo, hi - lo, how);
+        n += hi - lo;
     }
     return n;
 }
@@ -289,38 +297,24 @@ static size_t advise_region(sz_rack_t *rack, sz_region_t r, int how)
 
 static void advise_region_unlocked(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
 {
-    const sz_tier_ops_t *ops = rack->ops;
     uintptr_t lo[SZ_ADVISE_BATCH], hi[SZ_ADVISE_BATCH];
     unsigned n = 0;
-    uint32_t idx = 0, nq = sz_tiers[rack->tier].nquanta;
-    while (idx < r->tail_start) {
-        uint32_t ms = ops->inuse_msize(r, idx);
-        if (ms) {
-            idx += ms;
-            continue;
-        }
-        uint32_t fm = ops->free_msize(r, idx);
-        if (fm == 0)
-            break;
+    uint32_t idx = 0, fm = 0;
+    for (; next_free_block(rack, r, &idx, &fm) > 0; idx += fm) {
         if (n < SZ_ADVISE_BATCH) {
             if (advise_range(rack, r, idx, fm, 0, UINTPTR_MAX, &lo[n], &hi[n]))
                 n++;
         } else {
             advise_block(rack, r, idx, fm, MALLET_DECOMMIT_LAZY);
         }
-        idx += fm;
     }
-    if (r->tail_start < nq) {
-        /* the tail holds no list entry; keep its first quantum anyway */
-        uintptr_t tlo = sz_round_up((uintptr_t)sz_ptr_of(rack->tier, r, r->tail_start) + 32, sz_page());
-        uintptr_t thi = (uintptr_t)sz_ptr_of(rack->tier, r, nq);
-        if (thi > tlo) {
-            if (n < SZ_ADVISE_BATCH) {
-                lo[n] = tlo;
-                hi[n++] = thi;
-            } else {
-                mallet_os_decommit((void *)tlo, thi - tlo, MALLET_DECOMMIT_LAZY);
-            }
+    uintptr_t tlo, thi;
+    if (tail_pages(rack, r, &tlo, &thi)) {
+        if (n < SZ_ADVISE_BATCH) {
+            lo[n] = tlo;
+            hi[n++] = thi;
+        } else {
+            mallet_os_decommit((void *)tlo, thi - tlo, MALLET_DECOMMIT_LAZY);
         }
     }
     if (n == 0)
