@@ -133,7 +133,10 @@ static pt_arena_t *get_free_list(pt_inst_t *inst, pt_tstate_t *ts)
 
 static pt_arena_t *reused_arena(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *avoid_arena)
 {
-    pt_arena_t *begin = __atomic_load_n(&inst->next_to_use, __ATOMIC_RELAXED);
+    /* Acquire: next_to_use may name an arena another thread created; its
+     * mutex must be seen initialised (pairs with the release below and
+     * with new_arena's release publication). */
+    pt_arena_t *begin = __atomic_load_n(&inst->next_to_use, __ATOMIC_ACQUIRE);
     if (begin == NULL)
         begin = &inst->main_arena;
     pt_arena_t *result = begin;
@@ -157,7 +160,7 @@ out:;
     ++result->attached_threads;
     mallet_unlock(&inst->free_list_lock);
     pt_arena_t *after = pt_arena_next(result);
-    __atomic_store_n(&inst->next_to_use, after ? after : &inst->main_arena, __ATOMIC_RELAXED);
+    __atomic_store_n(&inst->next_to_use, after ? after : &inst->main_arena, __ATOMIC_RELEASE);
     if (ts)
         ts->arena = result;
     return result;
