@@ -18,7 +18,9 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-void *pt_malloc(pt_inst_t *inst, size_t bytes)
+/* Everything but a plain tcache hit: first call of the thread, empty
+ * bin, bad entry, hardened mode, poisoned instance. */
+static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes)
 {
     size_t tbytes = pt_checked_request2size(bytes);
     if (tbytes == 0 || inst->poisoned) {
@@ -48,6 +50,29 @@ void *pt_malloc(pt_inst_t *inst, size_t bytes)
     return victim;
 }
 
+/* glibc's __libc_malloc takes a tcache hit before anything else; so does
+ * this, in a function small enough to need no saved registers: the slow
+ * path repeats every step, so any doubt (hardened mode, a misaligned
+ * entry to report) simply goes there. */
+void *pt_malloc(pt_inst_t *inst, size_t bytes)
+{
+    pt_tstate_t *ts = pt_tstate_if_ready(inst);
+    if (PT_LIKELY(ts != NULL) && PT_LIKELY(bytes <= PT_MAX_REQUEST - 64)) {
+        pt_tcache_t *tc = ts->tcache;
+        size_t idx = pt_csize2tidx(pt_request2size(bytes));
+        if (PT_LIKELY(tc != NULL) && idx < inst->mp.tcache_bins && tc->counts[idx] > 0) {
+            pt_tentry_t *e = tc->entries[idx];
+            if (PT_LIKELY(pt_aligned_ok((uintptr_t)e)) && PT_LIKELY(!pt_hard(inst)) && PT_LIKELY(!inst->poisoned)) {
+                tc->entries[idx] = PT_REVEAL_PTR(e->next);
+                --tc->counts[idx];
+                e->key = 0;
+                return e;
+            }
+        }
+    }
+    return malloc_slow(inst, bytes);
+}
+
 static void free_mmapped(pt_inst_t *inst, mchunkptr p)
 {
     size_t sz = pt_chunksize_nomask(p);
@@ -60,12 +85,12 @@ static void free_mmapped(pt_inst_t *inst, mchunkptr p)
     pt_munmap_chunk(inst, p);
 }
 
-void pt_free(pt_inst_t *inst, void *mem)
+/* av: pt_owner_fast's answer for p. */
+static __attribute__((noinline)) void free_slow(pt_inst_t *inst, void *mem, pt_arena_t *av)
 {
-    if (mem == NULL || inst->poisoned)
+    if (inst->poisoned)
         return;
     mchunkptr p = pt_mem2chunk(mem);
-    pt_arena_t *av = pt_owner_of_chunk(inst, p);
     if (av == NULL) {
         if (pt_mm_find(inst, (uintptr_t)p, NULL))
             free_mmapped(inst, p);
@@ -84,12 +109,39 @@ void pt_free(pt_inst_t *inst, void *mem)
     pt_int_free(inst, av, p, ts ? ts->tcache : NULL, false);
 }
 
+/* The common free: an in-use chunk of ours, of tcache size, whose bin has
+ * room. The same checks as _int_free's first steps (pointer, size, the
+ * tcache key); a chunk failing any of them takes the slow path, which runs
+ * them again and reports. */
+void pt_free(pt_inst_t *inst, void *mem)
+{
+    if (mem == NULL)
+        return;
+    mchunkptr p = pt_mem2chunk(mem);
+    pt_arena_t *av = pt_owner_fast(inst, p);
+    pt_tstate_t *ts = pt_tstate_if_ready(inst);
+    if (PT_LIKELY(av != NULL) && PT_LIKELY(ts != NULL) && PT_LIKELY(ts->tcache != NULL)) {
+        pt_tcache_t *tc = ts->tcache;
+        size_t word = pt_chunksize_nomask(p), size = word & ~PT_SIZE_BITS;
+        size_t idx = pt_csize2tidx(size);
+        if (PT_LIKELY(!(word & PT_IS_MMAPPED)) && PT_LIKELY((uintptr_t)p <= (uintptr_t)-size) &&
+            PT_LIKELY(!pt_misaligned_chunk(p)) && PT_LIKELY(size >= PT_MINSIZE) && PT_LIKELY(pt_aligned_ok(size)) &&
+            idx < inst->mp.tcache_bins &&
+            tc->counts[idx] < inst->mp.tcache_count &&
+            PT_LIKELY(((pt_tentry_t *)mem)->key != inst->tcache_key) && PT_LIKELY(!inst->poisoned)) {
+            pt_tcache_put(inst, tc, p, idx);
+            return;
+        }
+    }
+    free_slow(inst, mem, av);
+}
+
 size_t pt_usable_size(pt_inst_t *inst, const void *mem)
 {
     if (mem == NULL)
         return 0;
     mchunkptr p = pt_mem2chunk(mem);
-    pt_arena_t *av = pt_owner_of_chunk(inst, p);
+    pt_arena_t *av = pt_owner_fast(inst, p);
     if (av == NULL) {
         pt_mmrec_t rec;
         if (pt_mm_find(inst, (uintptr_t)p, &rec))
@@ -233,7 +285,7 @@ void *pt_realloc(pt_inst_t *inst, void *oldmem, size_t bytes)
         return NULL;
     }
     mchunkptr oldp = pt_mem2chunk(oldmem);
-    pt_arena_t *ar_ptr = pt_owner_of_chunk(inst, oldp);
+    pt_arena_t *ar_ptr = pt_owner_fast(inst, oldp);
     bool mmapped;
     if (ar_ptr == NULL) {
         if (!pt_mm_find(inst, (uintptr_t)oldp, NULL)) {

@@ -258,6 +258,14 @@ static inline pt_tstate_t *pt_tstate(pt_inst_t *inst)
         return &t->st[inst->slot];
     return pt_tstate_slow(inst);
 }
+/* The thread's state if it already exists (no setup): the fast paths' test. */
+static inline pt_tstate_t *pt_tstate_if_ready(const pt_inst_t *inst)
+{
+    struct pt_thread *t = pt_self;
+    if (PT_LIKELY(t != NULL) && PT_LIKELY(t->st[inst->slot].gen == inst->gen))
+        return &t->st[inst->slot];
+    return NULL;
+}
 /* Locked arena for this thread (glibc arena_get). ts may be NULL. */
 pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size);
 /* After a failure in ar_ptr (locked): another arena, locked (arena_get_retry). */
@@ -293,10 +301,7 @@ static inline void pt_maybe_init_tcache(pt_inst_t *inst, pt_tstate_t *ts)
     if (ts != NULL && PT_UNLIKELY(ts->tcache == NULL) && !ts->tcache_shutting_down)
         pt_tcache_init(inst, ts);
 }
-void pt_tcache_put(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t idx);
-void *pt_tcache_get(pt_inst_t *inst, pt_tcache_t *tc, size_t idx); /* NULL after an error */
-/* free side: 1 = chunk taken by the tcache, 0 = not, -1 = error reported. */
-int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t size);
+/* pt_tcache_put / pt_tcache_get / pt_tcache_free: inline, ptmalloc_fast.h */
 void pt_tcache_thread_shutdown(pt_inst_t *inst, pt_tstate_t *ts);
 
 /* ---- ptmalloc_malloc.c ----------------------------------------------------- */
@@ -304,8 +309,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
 void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n);
 
 /* ---- ptmalloc_free.c -------------------------------------------------------- */
-/* have_lock: the arena's mutex is held by the caller. */
-void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, bool have_lock);
+/* pt_int_free: inline, ptmalloc_fast.h */
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p); /* false after an error */
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av);
 void pt_free_perturb(pt_inst_t *inst, void *p, size_t n);
@@ -363,5 +367,7 @@ static inline size_t pt_arena_bit(const pt_inst_t *inst, const pt_arena_t *av)
 
 #define PT_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((a) - 1))
 #define PT_ALIGN_DOWN(x, a) ((x) & ~((a) - 1))
+
+#include "ptmalloc/ptmalloc_fast.h"
 
 #endif /* MALLET_PTMALLOC_ARENA_H */

@@ -148,24 +148,18 @@ void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
     }
 }
 
-void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, bool have_lock)
+void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size)
 {
-    size_t size = pt_chunksize(p);
-
-    if (PT_UNLIKELY((uintptr_t)p > (uintptr_t)-size) || PT_UNLIKELY(pt_misaligned_chunk(p))) {
+    if ((uintptr_t)p > (uintptr_t)-size || pt_misaligned_chunk(p))
         pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid pointer");
-        return;
-    }
-    if (PT_UNLIKELY(size < PT_MINSIZE || !pt_aligned_ok(size))) {
+    else
         pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid size");
-        return;
-    }
+}
 
-    /* tcache: checked and filled before the arena is touched */
-    int t = pt_tcache_free(inst, tc, p, size);
-    if (t != 0)
-        return;
-
+/* _int_free past the tcache (pt_int_free in ptmalloc_fast.h ran the
+ * pointer and size checks and offered the chunk to the tcache). */
+void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
+{
     if (!have_lock)
         mallet_lock(&av->mutex);
 

@@ -137,11 +137,6 @@ bool pt_mm_contains(pt_inst_t *inst, uintptr_t addr)
 
 /* ---- heaps ------------------------------------------------------------------ */
 
-static size_t heap_hash(uintptr_t base)
-{
-    return (size_t)((base >> 26) * 0x9E3779B1u) & (PT_HEAP_SLOTS - 1);
-}
-
 int pt_heap_add(pt_inst_t *inst, pt_heap_info_t *h)
 {
     uintptr_t base = (uintptr_t)h;
@@ -150,7 +145,7 @@ int pt_heap_add(pt_inst_t *inst, pt_heap_info_t *h)
         mallet_unlock(&inst->map_lock);
         return ENOMEM;
     }
-    size_t i = heap_hash(base);
+    size_t i = pt_heap_hash(base);
     while (inst->heaps[i] > 1 && inst->heaps[i] != base)
         i = (i + 1) & (PT_HEAP_SLOTS - 1);
     __atomic_store_n(&inst->heaps[i], base, __ATOMIC_RELEASE);
@@ -163,7 +158,7 @@ void pt_heap_remove(pt_inst_t *inst, pt_heap_info_t *h)
 {
     uintptr_t base = (uintptr_t)h;
     mallet_lock(&inst->map_lock);
-    size_t i = heap_hash(base);
+    size_t i = pt_heap_hash(base);
     for (size_t n = 0; n < PT_HEAP_SLOTS && inst->heaps[i] != 0; n++, i = (i + 1) & (PT_HEAP_SLOTS - 1)) {
         if (inst->heaps[i] == base) {
             __atomic_store_n(&inst->heaps[i], (uintptr_t)1, __ATOMIC_RELEASE);
@@ -176,7 +171,7 @@ void pt_heap_remove(pt_inst_t *inst, pt_heap_info_t *h)
 
 bool pt_heap_known(const pt_inst_t *inst, uintptr_t base)
 {
-    size_t i = heap_hash(base);
+    size_t i = pt_heap_hash(base);
     for (size_t n = 0; n < PT_HEAP_SLOTS; n++, i = (i + 1) & (PT_HEAP_SLOTS - 1)) {
         uintptr_t v = __atomic_load_n(&inst->heaps[i], __ATOMIC_ACQUIRE);
         if (v == base)

@@ -11,71 +11,39 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-void pt_tcache_put(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t idx)
+/* The common paths (get, put, the free-side key test) are inline in
+ * ptmalloc_fast.h; what follows is what they call in the rare cases. */
+
+bool pt_tcache_entry_bad(pt_inst_t *inst, pt_tentry_t *e, size_t idx)
 {
-    pt_tentry_t *e = (pt_tentry_t *)pt_chunk2mem(p);
-    e->key = inst->tcache_key;
-    e->next = PT_PROTECT_PTR(&e->next, tc->entries[idx]);
-    tc->entries[idx] = e;
-    ++tc->counts[idx];
+    mchunkptr p = pt_mem2chunk(e);
+    pt_arena_t *av = pt_owner_of_chunk(inst, p);
+    pt_tentry_t *next = PT_REVEAL_PTR(e->next);
+    if (av == NULL || pt_chunksize(p) != PT_MINSIZE + idx * PT_ALIGNMENT ||
+        (next != NULL && pt_aligned_ok((uintptr_t)next) && !pt_owner_of_chunk(inst, pt_mem2chunk(next)))) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, e, "malloc(): corrupted tcache entry (hardened)");
+        return true;
+    }
+    return false;
 }
 
-void *pt_tcache_get(pt_inst_t *inst, pt_tcache_t *tc, size_t idx)
+int pt_tcache_double_free_scan(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t idx)
 {
-    pt_tentry_t *e = tc->entries[idx];
-    if (PT_UNLIKELY(!pt_aligned_ok((uintptr_t)e))) {
-        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, e, "malloc(): unaligned tcache chunk detected");
-        return NULL;
-    }
-    if (pt_hard(inst)) {
-        mchunkptr p = pt_mem2chunk(e);
-        pt_arena_t *av = pt_owner_of_chunk(inst, p);
-        pt_tentry_t *next = PT_REVEAL_PTR(e->next);
-        if (av == NULL || pt_chunksize(p) != PT_MINSIZE + idx * PT_ALIGNMENT ||
-            (next != NULL && pt_aligned_ok((uintptr_t)next) && !pt_owner_of_chunk(inst, pt_mem2chunk(next)))) {
-            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, e, "malloc(): corrupted tcache entry (hardened)");
-            return NULL;
-        }
-    }
-    tc->entries[idx] = PT_REVEAL_PTR(e->next);
-    --tc->counts[idx];
-    e->key = 0;
-    return e;
-}
-
-int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, size_t size)
-{
-    size_t idx = pt_csize2tidx(size);
-    if (tc == NULL || idx >= inst->mp.tcache_bins)
-        return 0;
     pt_tentry_t *e = (pt_tentry_t *)pt_chunk2mem(p);
-    /* The key is random: a match is almost surely a chunk already in a
-     * cache. Then (and only then) walk the bin to be sure. */
-#ifndef MALLET_SEEDED_BUG_PT_TCACHE_DF /* seeded bug: no tcache double-free check */
-    if (PT_UNLIKELY(e->key == inst->tcache_key)) {
-        size_t cnt = 0;
-        for (pt_tentry_t *tmp = tc->entries[idx]; tmp; tmp = PT_REVEAL_PTR(tmp->next), ++cnt) {
-            if (cnt >= inst->mp.tcache_count) {
-                pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p),
-                         "free(): too many chunks detected in tcache");
-                return -1;
-            }
-            if (PT_UNLIKELY(!pt_aligned_ok((uintptr_t)tmp))) {
-                pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, tmp,
-                         "free(): unaligned chunk detected in tcache 2");
-                return -1;
-            }
-            if (tmp == e) {
-                pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p),
-                         "free(): double free detected in tcache 2");
-                return -1;
-            }
+    size_t cnt = 0;
+    for (pt_tentry_t *tmp = tc->entries[idx]; tmp; tmp = PT_REVEAL_PTR(tmp->next), ++cnt) {
+        if (cnt >= inst->mp.tcache_count) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "free(): too many chunks detected in tcache");
+            return -1;
         }
-    }
-#endif
-    if (tc->counts[idx] < inst->mp.tcache_count) {
-        pt_tcache_put(inst, tc, p, idx);
-        return 1;
+        if (PT_UNLIKELY(!pt_aligned_ok((uintptr_t)tmp))) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, tmp, "free(): unaligned chunk detected in tcache 2");
+            return -1;
+        }
+        if (tmp == e) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "free(): double free detected in tcache 2");
+            return -1;
+        }
     }
     return 0;
 }
