@@ -20,7 +20,7 @@
 
 /* Everything but a plain tcache hit: first call of the thread, empty
  * bin, bad entry, hardened mode, poisoned instance. */
-static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes)
+static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes, pt_tstate_t *ts)
 {
     size_t tbytes = pt_checked_request2size(bytes);
     if (tbytes == 0 || inst->poisoned) {
@@ -28,7 +28,8 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
         return NULL;
     }
     size_t tc_idx = pt_csize2tidx(tbytes);
-    pt_tstate_t *ts = pt_tstate(inst);
+    if (ts == NULL)
+        ts = pt_tstate(inst);
     pt_maybe_init_tcache(inst, ts);
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
     if (tc != NULL && tc_idx < inst->mp.tcache_bins && tc->counts[tc_idx] > 0) {
@@ -44,7 +45,7 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
         victim = pt_int_malloc(inst, av, bytes, tc);
     }
     if (av != NULL)
-        mallet_unlock(&av->mutex);
+        pt_unlock(&av->mutex);
     if (victim == NULL)
         errno = ENOMEM;
     return victim;
@@ -70,7 +71,7 @@ void *pt_malloc(pt_inst_t *inst, size_t bytes)
             }
         }
     }
-    return malloc_slow(inst, bytes);
+    return malloc_slow(inst, bytes, ts);
 }
 
 static void free_mmapped(pt_inst_t *inst, mchunkptr p)
@@ -85,8 +86,8 @@ static void free_mmapped(pt_inst_t *inst, mchunkptr p)
     pt_munmap_chunk(inst, p);
 }
 
-/* av: pt_owner_fast's answer for p. */
-static __attribute__((noinline)) void free_slow(pt_inst_t *inst, void *mem, pt_arena_t *av)
+/* av: pt_owner_fast's answer for p; ts: the thread's state if known. */
+static __attribute__((noinline)) void free_slow(pt_inst_t *inst, void *mem, pt_arena_t *av, pt_tstate_t *ts)
 {
     if (inst->poisoned)
         return;
@@ -104,7 +105,8 @@ static __attribute__((noinline)) void free_slow(pt_inst_t *inst, void *mem, pt_a
         free_mmapped(inst, p);
         return;
     }
-    pt_tstate_t *ts = pt_tstate(inst);
+    if (ts == NULL)
+        ts = pt_tstate(inst);
     pt_maybe_init_tcache(inst, ts);
     pt_int_free(inst, av, p, ts ? ts->tcache : NULL, false);
 }
@@ -133,7 +135,7 @@ void pt_free(pt_inst_t *inst, void *mem)
             return;
         }
     }
-    free_slow(inst, mem, av);
+    free_slow(inst, mem, av, ts);
 }
 
 size_t pt_usable_size(pt_inst_t *inst, const void *mem)
@@ -190,7 +192,7 @@ void *pt_calloc(pt_inst_t *inst, size_t n, size_t elem)
         mem = pt_int_malloc(inst, av, bytes, tc);
     }
     if (av != NULL)
-        mallet_unlock(&av->mutex);
+        pt_unlock(&av->mutex);
     if (mem == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -330,9 +332,9 @@ void *pt_realloc(pt_inst_t *inst, void *oldmem, size_t bytes)
         return newmem;
     }
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
-    mallet_lock(&ar_ptr->mutex);
+    pt_lock(&ar_ptr->mutex);
     void *newp = int_realloc(inst, ar_ptr, oldp, oldsize, nb, tc);
-    mallet_unlock(&ar_ptr->mutex);
+    pt_unlock(&ar_ptr->mutex);
     if (newp == NULL && !inst->poisoned) {
         /* try another arena */
         newp = pt_malloc(inst, bytes);
@@ -426,7 +428,7 @@ void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes)
         p = int_memalign(inst, av, alignment, bytes, tc);
     }
     if (av != NULL)
-        mallet_unlock(&av->mutex);
+        pt_unlock(&av->mutex);
     if (p == NULL)
         errno = ENOMEM;
     return p;

@@ -42,7 +42,7 @@ void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main)
     av->have_fastchunks = 0;
     av->top = pt_initial_top(av);
     av->inst = inst;
-    mallet_lock_init(&av->mutex);
+    pt_lock_init(&av->mutex);
 }
 
 static size_t arena_map_len(void) { return PT_ALIGN_UP(sizeof(pt_arena_t), mallet_os_page_size()); }
@@ -125,7 +125,7 @@ static pt_arena_t *get_free_list(pt_inst_t *inst, pt_tstate_t *ts)
         if (result != NULL) {
             if (ts)
                 ts->arena = result;
-            mallet_lock(&result->mutex);
+            pt_lock(&result->mutex);
         }
     }
     return result;
@@ -141,7 +141,7 @@ static pt_arena_t *reused_arena(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *av
         begin = &inst->main_arena;
     pt_arena_t *result = begin;
     do {
-        if (mallet_trylock(&result->mutex))
+        if (pt_trylock(&result->mutex))
             goto out;
         result = pt_arena_next(result);
         if (result == NULL)
@@ -151,7 +151,7 @@ static pt_arena_t *reused_arena(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *av
     if (result == avoid_arena) {
         result = pt_arena_next(result) ? pt_arena_next(result) : &inst->main_arena;
     }
-    mallet_lock(&result->mutex);
+    pt_lock(&result->mutex);
 out:;
     pt_arena_t *replaced = ts ? ts->arena : NULL;
     mallet_lock(&inst->free_list_lock);
@@ -199,7 +199,7 @@ static pt_arena_t *arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_
             mallet_unlock(&inst->free_list_lock);
             if (ts)
                 ts->arena = a;
-            mallet_lock(&a->mutex);
+            pt_lock(&a->mutex);
             return a;
         }
         return reused_arena(inst, ts, avoid_arena);
@@ -210,7 +210,7 @@ pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size)
 {
     pt_arena_t *a = ts ? ts->arena : &inst->main_arena;
     if (PT_LIKELY(a != NULL)) {
-        mallet_lock(&a->mutex);
+        pt_lock(&a->mutex);
         return a;
     }
     return arena_get2(inst, ts, size, NULL);
@@ -219,11 +219,11 @@ pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size)
 pt_arena_t *pt_arena_get_retry(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *ar_ptr, size_t bytes)
 {
     if (ar_ptr != &inst->main_arena) {
-        mallet_unlock(&ar_ptr->mutex);
+        pt_unlock(&ar_ptr->mutex);
         ar_ptr = &inst->main_arena;
-        mallet_lock(&ar_ptr->mutex);
+        pt_lock(&ar_ptr->mutex);
     } else {
-        mallet_unlock(&ar_ptr->mutex);
+        pt_unlock(&ar_ptr->mutex);
         ar_ptr = arena_get2(inst, ts, bytes, ar_ptr);
     }
     return ar_ptr;
@@ -340,13 +340,13 @@ void pt_lock_all(pt_inst_t *inst)
 {
     mallet_lock(&inst->list_lock);
     for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a))
-        mallet_lock(&a->mutex);
+        pt_lock(&a->mutex);
 }
 
 void pt_unlock_all(pt_inst_t *inst)
 {
     for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a))
-        mallet_unlock(&a->mutex);
+        pt_unlock(&a->mutex);
     mallet_unlock(&inst->list_lock);
 }
 
@@ -379,7 +379,7 @@ void pt_fork_reinit(pt_inst_t *inst)
         mine->attached_threads = 1;
     inst->free_list = NULL;
     for (pt_arena_t *a = &inst->main_arena; a != NULL; a = pt_arena_next(a)) {
-        mallet_lock_reinit(&a->mutex);
+        pt_lock_init(&a->mutex);
         if (a != mine) {
             a->attached_threads = 0;
             a->next_free = inst->free_list;

@@ -16,7 +16,7 @@
  *   +---------------------+   live instance: {gen, thread_arena, tcache}
  *
  * A non-main arena's struct is not in its heap, unlike glibc's: ours is
- * bigger than glibc's malloc_state (pthread mutex, mallet fields), and the
+ * bigger than glibc's malloc_state (a bigger lock, mallet fields), and the
  * first chunk must sit at glibc's offset from the heap start
  * (pt_heap_chunks_start), so the heap keeps a glibc-sized gap instead.
  *
@@ -37,6 +37,7 @@
 #include "mallet/mallet.h"
 #include "os/os.h"
 #include "ptmalloc/ptmalloc_chunk.h"
+#include "ptmalloc/ptmalloc_lock.h"
 
 typedef struct pt_inst pt_inst_t;
 typedef struct pt_arena pt_arena_t;
@@ -49,7 +50,7 @@ typedef struct pt_tcache pt_tcache_t;
 #define PT_NONCONTIGUOUS_BIT 2
 
 struct pt_arena {
-    mallet_lock_t mutex;
+    pt_lock_t mutex;
     int flags;
     int have_fastchunks;
     mchunkptr fastbinsY[PT_NFASTBINS];
@@ -108,7 +109,7 @@ static inline pt_heap_info_t *pt_heap_for_ptr(const void *p)
  * glibc's, heap_info then malloc_state then the first chunk, or every
  * chunk would sit at another offset from the heap start than in glibc
  * (the differential test compares those offsets). Our pt_arena_t is
- * bigger (a pthread mutex, mallet's fields), so it lives in its own small
+ * bigger (a bigger lock, mallet's fields), so it lives in its own small
  * mapping and this much space is left unused in the heap instead. */
 typedef struct pt_glibc_malloc_state {
     int mutex, flags, have_fastchunks;

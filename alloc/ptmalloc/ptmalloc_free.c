@@ -161,7 +161,7 @@ void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size)
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
 {
     if (!have_lock)
-        mallet_lock(&av->mutex);
+        pt_lock(&av->mutex);
 
     if (pt_hard(inst) && (char *)p > (char *)av->top && (char *)p < (char *)av->top + pt_chunksize(av->top)) {
         pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (top)");
@@ -251,5 +251,5 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
     }
 out:
     if (!have_lock)
-        mallet_unlock(&av->mutex);
+        pt_unlock(&av->mutex);
 }

@@ -550,9 +550,9 @@ void pt_mallinfo2(pt_inst_t *inst, struct mallinfo2 *m)
 {
     memset(m, 0, sizeof *m);
     for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = pt_arena_next(a)) {
-        mallet_lock(&a->mutex);
+        pt_lock(&a->mutex);
         int_mallinfo(inst, a, m);
-        mallet_unlock(&a->mutex);
+        pt_unlock(&a->mutex);
     }
 }
 
@@ -563,9 +563,9 @@ void pt_malloc_stats(pt_inst_t *inst, int fd)
     for (pt_arena_t *a = &inst->main_arena; a && !inst->poisoned; a = pt_arena_next(a), i++) {
         struct mallinfo2 mi;
         memset(&mi, 0, sizeof mi);
-        mallet_lock(&a->mutex);
+        pt_lock(&a->mutex);
         int_mallinfo(inst, a, &mi);
-        mallet_unlock(&a->mutex);
+        pt_unlock(&a->mutex);
         mallet_os_printf(fd, "Arena %u:\n", i);
         mallet_os_printf(fd, "system bytes     = %10u\n", (unsigned)mi.arena);
         mallet_os_printf(fd, "in use bytes     = %10u\n", (unsigned)mi.uordblks);
@@ -596,12 +596,12 @@ int pt_malloc_info(pt_inst_t *inst, int options, void *vfp)
         size_t nblocks = 0, nfastblocks = 0, avail = 0, fastavail = 0, heap_size = 0, heap_mprotect_size = 0,
                heap_count = 0;
         memset(sizes, 0, sizeof sizes);
-        mallet_lock(&ar->mutex);
+        pt_lock(&ar->mutex);
         for (unsigned i = 0; i < PT_NFASTBINS; ++i) {
             size_t nthis = 0, thissize = 0;
             for (mchunkptr p = ar->fastbinsY[i]; p; p = PT_REVEAL_PTR(p->fd)) {
                 if (pt_misaligned_chunk(p)) {
-                    mallet_unlock(&ar->mutex);
+                    pt_unlock(&ar->mutex);
                     pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "__malloc_info(): unaligned fastbin chunk detected");
                     return -1;
                 }
@@ -639,7 +639,7 @@ int pt_malloc_info(pt_inst_t *inst, int options, void *vfp)
                 heap_count++;
             }
         }
-        mallet_unlock(&ar->mutex);
+        pt_unlock(&ar->mutex);
         total_nfastblocks += nfastblocks;
         total_fastavail += fastavail;
         total_nblocks += nblocks;

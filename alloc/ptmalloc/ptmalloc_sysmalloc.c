@@ -520,9 +520,9 @@ int pt_malloc_trim(pt_inst_t *inst, size_t pad)
     int result = 0;
     for (pt_arena_t *a = &inst->main_arena; a != NULL && !inst->poisoned;
          a = pt_arena_next(a)) {
-        mallet_lock(&a->mutex);
+        pt_lock(&a->mutex);
         result |= mtrim(inst, a, pad);
-        mallet_unlock(&a->mutex);
+        pt_unlock(&a->mutex);
     }
     return result;
 }

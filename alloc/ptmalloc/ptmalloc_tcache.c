@@ -61,7 +61,7 @@ void pt_tcache_init(pt_inst_t *inst, pt_tstate_t *ts)
         victim = av ? pt_int_malloc(inst, av, bytes, NULL) : NULL;
     }
     if (av != NULL)
-        mallet_unlock(&av->mutex);
+        pt_unlock(&av->mutex);
     if (victim) {
         memset(victim, 0, bytes);
         ts->tcache = victim;

@@ -166,7 +166,7 @@ int pt_mallopt(pt_inst_t *inst, int param, int value)
 {
     int res = 1;
     pt_arena_t *av = &inst->main_arena;
-    mallet_lock(&av->mutex);
+    pt_lock(&av->mutex);
     /* every mallopt consolidates the main arena first, as glibc */
     if (!inst->poisoned)
         pt_malloc_consolidate(inst, av);
@@ -210,6 +210,6 @@ int pt_mallopt(pt_inst_t *inst, int param, int value)
     default:
         break;
     }
-    mallet_unlock(&av->mutex);
+    pt_unlock(&av->mutex);
     return res;
 }

@@ -100,9 +100,9 @@ static bool z_locked(mallet_zone_t *z)
 {
     pt_inst_t *inst = PT_INST(z);
     for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a)) {
-        if (!mallet_trylock(&a->mutex))
+        if (!pt_trylock(&a->mutex))
             return true;
-        mallet_unlock(&a->mutex);
+        pt_unlock(&a->mutex);
     }
     return false;
 }
