@@ -42,10 +42,46 @@ static void write_all(int fd, const void *buf, size_t len)
     }
 }
 
+bool mallet_run_split_backend(const char *entry, char *id, size_t idlen, char *opts, size_t optlen)
+{
+    const char *colon = strchr(entry, ':');
+    size_t n = colon ? (size_t)(colon - entry) : strlen(entry);
+    if (idlen == 0 || optlen == 0)
+        return false;
+    id[0] = opts[0] = '\0';
+    if (n >= idlen)
+        return false;
+    memcpy(id, entry, n);
+    id[n] = '\0';
+    if (colon == NULL)
+        return false;
+    size_t used = 0;
+    for (const char *s = colon + 1; *s;) {
+        size_t len = strcspn(s, ":");
+        size_t klen = strcspn(s, ":=.");
+        bool bare = len > 0 && klen == strcspn(s, ":=") && s[0] >= 'a' && s[0] <= 'z';
+        int w = snprintf(opts + used, optlen - used, "%s%s%s%.*s", used ? ":" : "", bare ? id : "",
+                         bare ? "." : "", (int)len, s);
+        if (w < 0 || (size_t)w >= optlen - used) {
+            id[0] = opts[0] = '\0';
+            return false;
+        }
+        used += (size_t)w;
+        s += len;
+        if (*s)
+            s++;
+    }
+    return true;
+}
+
 /* In the child: everything measurable from inside. */
-static void child(const mallet_bench_t *b, const char *id, const mallet_run_config_t *cfg,
+static void child(const mallet_bench_t *b, const char *entry, const mallet_run_config_t *cfg,
                   mallet_run_result_t *r, int fd)
 {
+    char id[48], own_options[512];
+    const char *zone_options = cfg->zone_options;
+    if (mallet_run_split_backend(entry, id, sizeof id, own_options, sizeof own_options))
+        zone_options = own_options;
     const mallet_backend_t *be = mallet_bench_backend_find(id);
     char why[256] = "";
     if (be == NULL || be->available(why, sizeof why) != 0) {
@@ -61,8 +97,8 @@ static void child(const mallet_bench_t *b, const char *id, const mallet_run_conf
         _exit(0);
     }
     char err[256] = "";
-    mallet_zone_t *zone = (cfg->zone_options && *cfg->zone_options)
-                              ? be->create_zone(cfg->zone_options, err, sizeof err)
+    mallet_zone_t *zone = (zone_options && *zone_options)
+                              ? be->create_zone(zone_options, err, sizeof err)
                               : be->default_zone();
     if (zone == NULL) {
         r->status = RUN_FAILED;

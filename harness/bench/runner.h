@@ -22,7 +22,7 @@ typedef enum {
 } mallet_run_status_t;
 
 typedef struct mallet_run_result {
-    char benchmark[32], backend[16];
+    char benchmark[32], backend[48]; /* backend: the --backends entry, its label */
     unsigned repeat, threads;
     mallet_run_status_t status;
     char note[160];                 /* why it failed / crashed / is missing */
@@ -47,7 +47,18 @@ typedef struct mallet_run_config {
     const char *zone_options;      /* passed to create_zone for own backends, may be NULL */
 } mallet_run_config_t;
 
-/* Runs `b` against backend `id` in a child. Always fills *out. */
+/* A --backends entry may carry zone options for that backend alone:
+ * "ptmalloc:harden=1:brk_reserve=1G". Splits it into the backend id and
+ * the option string create_zone takes, where a lowercase name without a
+ * dot gets the backend's prefix ("harden=1" -> "ptmalloc.harden=1") and
+ * anything else (a dotted or native name such as MallocNanoZone) is kept.
+ * Returns true when the entry has options; false (id = entry) otherwise,
+ * or when an output buffer is too small (id is then "" so the entry fails
+ * as an unknown backend). */
+bool mallet_run_split_backend(const char *entry, char *id, size_t idlen, char *opts, size_t optlen);
+
+/* Runs `b` against backend `id` (a --backends entry) in a child. Its own
+ * zone options, if any, replace cfg->zone_options. Always fills *out. */
 void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
                     const mallet_run_config_t *cfg, mallet_run_result_t *out);
 

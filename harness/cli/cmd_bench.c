@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  --backends LIST   all (default) | own | peers | IDs, comma-separated;\n"
             "                    no-ID removes one (e.g. all,no-tc); floor (single-threaded\n"
             "                    per-class free lists, the no-work line) runs only when named\n"
+            "                    ID:OPT=V[:OPT=V] runs that backend with its own zone options,\n"
+            "                    reported under that label (sys,ptmalloc,ptmalloc:harden=1)\n"
             "  --bench LIST      benchmark names, comma-separated (default: the whole suite)\n"
             "  --threads N       threads for multithreaded benchmarks (default: CPUs, at least 2)\n"
             "  --repeats N       runs per (benchmark, backend) (default 3; 1 with --smoke)\n"
@@ -236,24 +238,41 @@ int mallet_cmd_bench(int argc, char **argv)
      * the common selector. */
     bool want_floor = false;
     char rest[512] = "";
+    /* Entries with their own zone options ("ptmalloc:harden=1") run after
+     * the selection, each under its full text as its label. */
+    static char own[MALLET_MAX_BACKENDS][48];
+    size_t nown = 0;
     {
         char copy[512], *save = NULL;
         snprintf(copy, sizeof copy, "%s", backends_spec);
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (strcmp(tok, "floor") == 0 || strcmp(tok, "no-floor") == 0)
+            if (strchr(tok, ':') != NULL) {
+                char id[48], opts[512];
+                if (strlen(tok) >= sizeof own[0] || !mallet_run_split_backend(tok, id, sizeof id, opts, sizeof opts))
+                    return mallet_usage_error("bench", "backend entry '%s' is too long (at most %zu characters)",
+                                              tok, sizeof own[0] - 1);
+                if (strcmp(id, "floor") == 0 || mallet_bench_backend_find(id) == NULL)
+                    return mallet_usage_error("bench", "unknown backend '%s' in '%s'", id, tok);
+                if (nown == MALLET_MAX_BACKENDS)
+                    return mallet_usage_error("bench", "too many backend entries with options");
+                snprintf(own[nown++], sizeof own[0], "%s", tok);
+            } else if (strcmp(tok, "floor") == 0 || strcmp(tok, "no-floor") == 0) {
                 want_floor = tok[0] == 'f';
-            else
+            } else {
                 snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s%s", rest[0] ? "," : "", tok);
+            }
         }
     }
     mallet_backend_selection_t sel = {.n = 0};
     char err[512];
-    if ((rest[0] || !want_floor) && mallet_backend_select(rest, &sel, err, sizeof err) != 0)
+    if ((rest[0] || (!want_floor && nown == 0)) && mallet_backend_select(rest, &sel, err, sizeof err) != 0)
         return mallet_usage_error("bench", "%s", err);
-    const char *be[MALLET_MAX_BACKENDS + 1];
+    const char *be[2 * MALLET_MAX_BACKENDS + 1];
     size_t nbe = sel.n;
     for (size_t i = 0; i < nbe; i++)
         be[i] = sel.id[i];
+    for (size_t i = 0; i < nown; i++)
+        be[nbe++] = own[i];
     if (want_floor)
         be[nbe++] = "floor";
     int rc;
@@ -294,6 +313,8 @@ int mallet_cmd_bench(int argc, char **argv)
     }
 
     if (hyperfine) {
+        if (nown > 0)
+            return mallet_usage_error("bench", "--hyperfine takes no per-backend zone options ('%s')", own[0]);
         if (cmd_start < 0 || cmd_start >= argc)
             return mallet_usage_error("bench", "--hyperfine needs a command after --");
         return run_hyperfine(argc - cmd_start, argv + cmd_start, be, nbe, (unsigned)repeats, dir);
@@ -304,7 +325,9 @@ int mallet_cmd_bench(int argc, char **argv)
 
     /* Loud about every backend that will not run. */
     for (size_t j = 0; j < nbe; j++) {
-        const mallet_backend_t *b = mallet_bench_backend_find(be[j]);
+        char id[48], opts[512];
+        mallet_run_split_backend(be[j], id, sizeof id, opts, sizeof opts);
+        const mallet_backend_t *b = mallet_bench_backend_find(id);
         char why[256] = "";
         if (b == NULL)
             fprintf(stderr, "mallet bench: !!! backend %s is NOT BUILT into this mallet: its runs are "

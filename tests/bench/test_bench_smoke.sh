@@ -56,9 +56,18 @@ rc=$?
 # Options a backend does not take: its runs fail with the reason, others run.
 "$mallet" bench --smoke --backends sys --bench lifo-small --zone-options Bogus=1 --out "$out/z" >/dev/null 2>&1
 grep -q ',failed,.*takes no options' "$out/z/runs.csv" && ok "zone options refused by a backend are reported" || bad "zone options"
+# Per-backend zone options: each entry runs under its own label, in one run,
+# its options (prefixed with the backend's name) reach that backend only.
+"$mallet" bench --smoke --backends sys,ptmalloc,ptmalloc:harden=1 --bench lifo-small --out "$out/p" >/dev/null 2>&1 &&
+  grep -q '^lifo-small,sys,1,1,ok' "$out/p/runs.csv" && grep -q '^lifo-small,ptmalloc,1,1,ok' "$out/p/runs.csv" &&
+  grep -q '^lifo-small,ptmalloc:harden=1,1,1,ok' "$out/p/runs.csv" && grep -q 'ptmalloc:harden=1' "$out/p/summary.md" &&
+  ok "per-backend zone options run under their own label" || bad "per-backend zone options"
+"$mallet" bench --smoke --backends sys,ptmalloc:bogus=1 --bench lifo-small --out "$out/q" >/dev/null 2>&1
+grep -q '^lifo-small,sys,1,1,ok' "$out/q/runs.csv" && grep -q "^lifo-small,ptmalloc:bogus=1,1,1,failed,.*ptmalloc.bogus" "$out/q/runs.csv" &&
+  ok "per-backend zone options reach only that backend's zone" || bad "per-backend options routing"
 # Bad arguments: usage, exit 2, nothing run.
 for args in "--backends bogus" "--bench nosuch" "--threads -1" "--threads 0" "--repeats x" "--scale -2" \
-            "--sizes weird:1" "--sizes hist:/nonexistent" "--frobnicate" "--threads"; do
+            "--sizes weird:1" "--sizes hist:/nonexistent" "--frobnicate" "--threads" "--backends nosuch:x=1"; do
   "$mallet" bench $args --out "$out/bad" >"$out/badlog" 2>&1
   rc=$?
   if [ "$rc" -eq 2 ] && grep -q "mallet bench:" "$out/badlog" && [ ! -e "$out/bad/runs.csv" ]; then ok "refuses $args"
