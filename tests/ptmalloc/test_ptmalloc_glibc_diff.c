@@ -18,11 +18,18 @@
  * threshold starts at 128 KiB in both (the parent never frees an mmapped
  * chunk before forking).
  *
+ * Two-thread seeds (2000.., --duo N, default 2): the same, with each op
+ * tagged for one of two threads run in lockstep (op i starts when op i-1
+ * is done), so both sides see one interleaving: two new arenas created in
+ * the order of the threads' first calls, and blocks freed by the thread
+ * that did not allocate them going to its own tcache and bins. Heap
+ * ordinals are counted over both threads.
+ *
  * Under ASan or TSan the sanitizer's own allocator replaces glibc's
  * malloc, so there is no glibc to compare with: the glibc side is skipped
  * (loudly) and only the ptmalloc side runs, for the sanitizer's sake.
  *
- * Usage: ptmalloc-glibc-diff [--seeds N] [--ops N] [--pt-opts OPTIONS]
+ * Usage: ptmalloc-glibc-diff [--seeds N] [--duo N] [--ops N] [--pt-opts OPTIONS]
  * (--pt-opts configures the ptmalloc zone, e.g. ptmalloc.tcache_count=6 to
  * see the test fail).
  */
@@ -57,6 +64,7 @@ static const char *const op_names[] = {"malloc", "calloc", "realloc", "memalign"
 
 typedef struct op {
     uint8_t kind;
+    uint8_t thread; /* two-thread seeds: which of the two runs it */
     uint16_t slot;
     uint32_t size;
     uint32_t arg; /* calloc: element count (size is the element size); memalign: alignment */
@@ -81,6 +89,7 @@ typedef struct side {
     const op_t *ops;
     res_t *res;
     size_t nops;
+    int nthreads; /* 1, or 2: the ops' thread fields split them, run in lockstep */
 } side_t;
 
 static uint64_t rng_next(uint64_t *s)
@@ -152,6 +161,8 @@ static void generate(op_t *ops, size_t n, uint64_t seed)
             o.kind = OP_REALLOC;
             o.size = pick_size(&s, big);
         }
+        /* runs of a few ops per thread, so each thread's tcache fills and drains */
+        o.thread = (uint8_t)((i / (1 + (seed >> 3) % 7) + ((r >> 40) & 1)) & 1);
         ops[i] = o;
     }
 }
@@ -178,72 +189,142 @@ static int heap_ordinal(uintptr_t *bases, int *nbases, uintptr_t base)
     return (*nbases)++;
 }
 
+/* Op i of the side, on the shared slots and heap list. */
+static void do_op(side_t *sd, size_t i, void **slot, uintptr_t *bases, int *nbases)
+{
+    mallet_zone_t *z = sd->z;
+    const op_t *o = &sd->ops[i];
+    void **sp = &slot[o->slot], *p = NULL;
+    res_t r = {0, -3, 0};
+    switch (o->kind) {
+    case OP_MALLOC:
+        p = z ? mallet_malloc(z, o->size) : malloc(o->size);
+        break;
+    case OP_CALLOC:
+        p = z ? mallet_calloc(z, o->arg, o->size) : calloc(o->arg, o->size);
+        break;
+    case OP_MEMALIGN:
+        p = z ? mallet_memalign(z, o->arg, o->size) : memalign(o->arg, o->size);
+        break;
+    case OP_REALLOC:
+        p = z ? mallet_realloc(z, *sp, o->size) : realloc(*sp, o->size);
+        if (p == NULL)
+            p = *sp; /* the old block stays */
+        break;
+    case OP_FREE:
+        if (z)
+            mallet_free(z, *sp);
+        else
+            free(*sp);
+        *sp = NULL;
+        sd->res[i] = r;
+        return;
+    }
+    *sp = p;
+    if (p == NULL) {
+        r.heap = -2;
+    } else {
+        r.usable = z ? mallet_size(z, p) : malloc_usable_size(p);
+        size_t head = ((const size_t *)p)[-1];
+        if (head & 2) { /* IS_MMAPPED in the chunk header */
+            r.heap = -1;
+        } else if (!(head & 4)) { /* NON_MAIN_ARENA clear */
+            r.heap = -4;
+        } else {
+            uintptr_t a = (uintptr_t)p;
+            r.heap = heap_ordinal(bases, nbases, a & ~(HEAP_SPAN - 1));
+            r.off = (uint32_t)(a & (HEAP_SPAN - 1));
+        }
+    }
+    sd->res[i] = r;
+}
+
+static void *slots[NSLOTS];
+
+static void free_slots(mallet_zone_t *z)
+{
+    for (int i = 0; i < NSLOTS; i++) {
+        if (z)
+            mallet_free(z, slots[i]);
+        else
+            free(slots[i]);
+    }
+}
+
 static void *run_side(void *arg)
 {
     side_t *sd = arg;
-    mallet_zone_t *z = sd->z;
-    static void *slot[NSLOTS];
     uintptr_t bases[MAX_HEAPS];
     int nbases = 0;
-    memset(slot, 0, sizeof slot);
-    for (size_t i = 0; i < sd->nops; i++) {
-        const op_t *o = &sd->ops[i];
-        void **sp = &slot[o->slot], *p = NULL;
-        res_t r = {0, -3, 0};
-        switch (o->kind) {
-        case OP_MALLOC:
-            p = z ? mallet_malloc(z, o->size) : malloc(o->size);
-            break;
-        case OP_CALLOC:
-            p = z ? mallet_calloc(z, o->arg, o->size) : calloc(o->arg, o->size);
-            break;
-        case OP_MEMALIGN:
-            p = z ? mallet_memalign(z, o->arg, o->size) : memalign(o->arg, o->size);
-            break;
-        case OP_REALLOC:
-            p = z ? mallet_realloc(z, *sp, o->size) : realloc(*sp, o->size);
-            if (p == NULL)
-                p = *sp; /* the old block stays */
-            break;
-        case OP_FREE:
-            if (z)
-                mallet_free(z, *sp);
-            else
-                free(*sp);
-            *sp = NULL;
-            sd->res[i] = r;
-            continue;
-        }
-        *sp = p;
-        if (p == NULL) {
-            r.heap = -2;
-        } else {
-            r.usable = z ? mallet_size(z, p) : malloc_usable_size(p);
-            size_t head = ((const size_t *)p)[-1];
-            if (head & 2) { /* IS_MMAPPED in the chunk header */
-                r.heap = -1;
-            } else if (!(head & 4)) { /* NON_MAIN_ARENA clear */
-                r.heap = -4;
-            } else {
-                uintptr_t a = (uintptr_t)p;
-                r.heap = heap_ordinal(bases, &nbases, a & ~(HEAP_SPAN - 1));
-                r.off = (uint32_t)(a & (HEAP_SPAN - 1));
-            }
-        }
-        sd->res[i] = r;
-    }
-    for (int i = 0; i < NSLOTS; i++) {
-        if (z)
-            mallet_free(z, slot[i]);
-        else
-            free(slot[i]);
-    }
+    memset(slots, 0, sizeof slots);
+    for (size_t i = 0; i < sd->nops; i++)
+        do_op(sd, i, slots, bases, &nbases);
+    free_slots(sd->z);
     return NULL;
+}
+
+/* Two threads in lockstep: op i runs on thread ops[i].thread once op i-1
+ * is done, so both sides see the same interleaving. Each thread's first
+ * call gives it a new arena (in the order of those first calls, the same
+ * on both sides); blocks freed by the other thread go to this thread's
+ * tcache, as in glibc. */
+typedef struct duo {
+    side_t *sd;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    size_t next;
+    uintptr_t bases[MAX_HEAPS];
+    int nbases;
+} duo_t;
+typedef struct duo_arg { duo_t *d; int me; } duo_arg_t;
+
+static void *duo_worker(void *arg)
+{
+    duo_arg_t *a = arg;
+    duo_t *d = a->d;
+    for (;;) {
+        pthread_mutex_lock(&d->m);
+        while (d->next < d->sd->nops && d->sd->ops[d->next].thread != a->me)
+            pthread_cond_wait(&d->cv, &d->m);
+        size_t i = d->next;
+        pthread_mutex_unlock(&d->m);
+        if (i >= d->sd->nops)
+            return NULL;
+        do_op(d->sd, i, slots, d->bases, &d->nbases);
+        pthread_mutex_lock(&d->m);
+        d->next++;
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->m);
+    }
+}
+
+static bool run_duo(side_t *sd)
+{
+    duo_t d = {.sd = sd, .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    duo_arg_t args[2] = {{&d, 0}, {&d, 1}};
+    pthread_t th[2];
+    memset(slots, 0, sizeof slots);
+    if (pthread_create(&th[0], NULL, duo_worker, &args[0]) != 0)
+        return false;
+    if (pthread_create(&th[1], NULL, duo_worker, &args[1]) != 0) {
+        pthread_mutex_lock(&d.m);
+        d.next = sd->nops; /* let the first one go */
+        pthread_cond_broadcast(&d.cv);
+        pthread_mutex_unlock(&d.m);
+        pthread_join(th[0], NULL);
+        return false;
+    }
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    free_slots(sd->z);
+    return true;
 }
 
 /* Runs the side in a fresh thread of this process. */
 static bool run_in_thread(side_t *sd)
 {
+    if (sd->nthreads == 2)
+        return run_duo(sd);
     pthread_t th;
     if (pthread_create(&th, NULL, run_side, sd) != 0)
         return false;
@@ -339,18 +420,20 @@ static void *shared_map(size_t len)
 
 int main(int argc, char **argv)
 {
-    unsigned nseeds = 4;
+    unsigned nseeds = 4, nduo = 2;
     size_t nops = 25000;
     const char *pt_opts = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
             nseeds = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (strcmp(argv[i], "--duo") == 0 && i + 1 < argc)
+            nduo = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
             nops = strtoull(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--pt-opts") == 0 && i + 1 < argc)
             pt_opts = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--seeds N] [--ops N] [--pt-opts OPTIONS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--seeds N] [--duo N] [--ops N] [--pt-opts OPTIONS]\n", argv[0]);
             return 2;
         }
     }
@@ -379,27 +462,34 @@ int main(int argc, char **argv)
         }
     }
 
-    op_t *ops = shared_map(nseeds * nops * sizeof(op_t));
-    res_t *gres = shared_map(nseeds * nops * sizeof(res_t));
-    res_t *mres = shared_map(nseeds * nops * sizeof(res_t));
+    /* seeds 1000.. run in one thread, 2000.. in two (--duo) */
+    unsigned nall = nseeds + nduo;
+    if (nall > 64)
+        nall = 64;
+#define SEED(s) ((s) < nseeds ? 1000 + (s) : 2000 + ((s) - nseeds))
+#define THREADS(s) ((s) < nseeds ? 1 : 2)
+    op_t *ops = shared_map(nall * nops * sizeof(op_t));
+    res_t *gres = shared_map(nall * nops * sizeof(res_t));
+    res_t *mres = shared_map(nall * nops * sizeof(res_t));
     if (!ops || !gres || !mres) {
-        fprintf(stderr, "cannot map %zu ops\n", nseeds * nops);
+        fprintf(stderr, "cannot map %zu ops\n", nall * nops);
         return 1;
     }
-    for (unsigned s = 0; s < nseeds; s++) {
-        generate(ops + s * nops, nops, 1000 + s);
+    for (unsigned s = 0; s < nall; s++) {
+        generate(ops + s * nops, nops, SEED(s));
         force_first(ops + s * nops, s);
     }
 
     /* Every glibc run first: a fork must come from a process without threads
      * (a child's other arenas would otherwise be on glibc's free list). */
     bool gok[64] = {false};
-    for (unsigned s = 0; glibc && s < nseeds && s < 64; s++)
-        gok[s] = run_glibc(&(side_t){"glibc", NULL, ops + s * nops, gres + s * nops, nops});
+    for (unsigned s = 0; glibc && s < nall; s++)
+        gok[s] = run_glibc(&(side_t){"glibc", NULL, ops + s * nops, gres + s * nops, nops, THREADS(s)});
 
-    for (unsigned s = 0; s < nseeds && s < 64; s++) {
-        char name[96];
-        snprintf(name, sizeof name, "seed %u: %zu ops, glibc and ptmalloc agree op by op", 1000 + s, nops);
+    for (unsigned s = 0; s < nall; s++) {
+        char name[112];
+        snprintf(name, sizeof name, "seed %u: %zu ops in %d thread(s), glibc and ptmalloc agree op by op", SEED(s),
+                 nops, THREADS(s));
         TEST_CASE(name)
         {
             char err[256] = "";
@@ -407,15 +497,15 @@ int main(int argc, char **argv)
             CHECK_MSG(z != NULL, "create_zone: %s", err);
             if (z != NULL) {
                 (void)mallet_malloc(z, 1); /* this thread takes the main arena */
-                CHECK(run_in_thread(&(side_t){"ptmalloc", z, ops + s * nops, mres + s * nops, nops}));
+                CHECK(run_in_thread(&(side_t){"ptmalloc", z, ops + s * nops, mres + s * nops, nops, THREADS(s)}));
                 CHECK(mallet_check(z));
                 mallet_zone_destroy(z);
             }
             if (glibc && z != NULL) {
                 CHECK_MSG(gok[s], "the glibc side did not complete");
-                size_t at = gok[s] ? compare(ops + s * nops, gres + s * nops, mres + s * nops, nops, 1000 + s) : 0;
+                size_t at = gok[s] ? compare(ops + s * nops, gres + s * nops, mres + s * nops, nops, SEED(s)) : 0;
                 CHECK_MSG(at == SIZE_MAX, "mismatch at op %zu", at);
-                summarize(mres + s * nops, nops, 1000 + s);
+                summarize(mres + s * nops, nops, SEED(s));
             }
         }
     }
