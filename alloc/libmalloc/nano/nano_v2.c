@@ -87,7 +87,7 @@ static bool add_arena(nano_zone_t *nz, v2_state_t *st, unsigned seen)
  * wants RSS to show it, so it decommits eagerly (MADV_DONTNEED); Linux
  * keeps MADV_FREE pages in RSS until memory is short, where macOS takes
  * REUSABLE pages out of the footprint at once. */
-static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
+__attribute__((noinline)) static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
 {
     uint32_t *m = meta_of(st, blk);
     size_t done = 0;
@@ -277,7 +277,7 @@ static uintptr_t scan_arena(v2_state_t *st, unsigned cls, uintptr_t arena, unsig
     return 0;
 }
 
-static void *slow_alloc(nano_zone_t *nz, v2_state_t *st, unsigned cls, unsigned idx, bool zero, int *status)
+__attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *st, unsigned cls, unsigned idx, bool zero, int *status)
 {
     if (__atomic_load_n(&st->delegate, __ATOMIC_RELAXED) & (1u << cls)) {
         *status = NANO_FALLTHROUGH;
@@ -321,7 +321,9 @@ out:
     return p;
 }
 
-static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point; the out-of-line copy that
+ * nano_ops_t points at serves calloc, memalign and realloc. */
+static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
@@ -382,7 +384,7 @@ static size_t v2_size(nano_zone_t *nz, const void *ptr)
     return nano_class_bytes(cls);
 }
 
-static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
 {
     v2_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr, blk;
@@ -422,6 +424,29 @@ static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
         w_nfree(nw) * 4 >= slots * 3)
         __atomic_fetch_and(&st->delegate, ~bit, __ATOMIC_RELAXED);
     return NANO_OK;
+}
+
+/* The zone's malloc and free (see nano_ops_t.zone_malloc): the nano cases
+ * inline, everything else to the helper. */
+static void *v2_zone_malloc(mallet_zone_t *zone, size_t n)
+{
+    nano_zone_t *nz = (nano_zone_t *)zone;
+    if (n <= NANO_MAX_SIZE) {
+        int status;
+        void *p = v2_malloc(nz, n, false, &status);
+        if (p || status == NANO_ABANDONED)
+            return p;
+    }
+    return nz->helper->malloc(nz->helper, n);
+}
+
+static void v2_zone_free(mallet_zone_t *zone, void *p)
+{
+    nano_zone_t *nz = (nano_zone_t *)zone;
+    if (!nano_in_window(nz, p))
+        nz->helper->free(nz->helper, p);
+    else if (v2_free(nz, p, 0) == NANO_FALLTHROUGH)
+        nano_zone_bad_free(nz, p);
 }
 
 static bool v2_claimed(nano_zone_t *nz, const void *p)
@@ -585,6 +610,8 @@ const nano_ops_t nano_v2_ops = {
     .init = v2_init,
     .fini = v2_fini,
     .malloc = v2_malloc,
+    .zone_malloc = v2_zone_malloc,
+    .zone_free = v2_zone_free,
     .size = v2_size,
     .free = v2_free,
     .claimed = v2_claimed,
