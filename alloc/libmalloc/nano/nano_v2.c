@@ -345,7 +345,8 @@ static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, si
  * active block, on a slot boundary, guard not showing "free". Fills the
  * class, the block and its word. Inlined into free, its one hot caller. */
 static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p,
-                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out)
+                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out,
+                                                         uint32_t *word_out)
 {
     if (p & (NANO_QUANTUM - 1))
         return false;
@@ -371,7 +372,7 @@ static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_s
     if (nano_load((void *)p) == (p ^ nz->cookie))
         return false;
 #endif
-    *cls_out = cls, *blk_out = blk, *slot_out = slot;
+    *cls_out = cls, *blk_out = blk, *slot_out = slot, *word_out = w;
     return true;
 }
 
@@ -379,7 +380,8 @@ static size_t v2_size(nano_zone_t *nz, const void *ptr)
 {
     unsigned cls, slot;
     uintptr_t blk;
-    if (!vet_live(nz, ST(nz), (uintptr_t)ptr, &cls, &blk, &slot))
+    uint32_t w;
+    if (!vet_live(nz, ST(nz), (uintptr_t)ptr, &cls, &blk, &slot, &w))
         return 0;
     return nano_class_bytes(cls);
 }
@@ -389,7 +391,8 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     v2_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr, blk;
     unsigned cls, slot;
-    if (!vet_live(nz, st, p, &cls, &blk, &slot))
+    uint32_t w, nw; /* the word as vetted: the CAS below checks it is still current */
+    if (!vet_live(nz, st, p, &cls, &blk, &slot, &w))
         return NANO_FALLTHROUGH; /* the helper reports it (libmalloc does the same) */
     if (declared && !nano_size_fits_class(declared, cls)) {
         NANO_REPORT(nz, MALLET_ERR_SIZE_MISMATCH, false, ptr, "Freeing pointer %p whose size was misdeclared",
@@ -399,7 +402,6 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     unsigned slots = st->slots[cls];
     uint32_t *m = meta_of(st, blk);
     nano_store(ptr, p ^ nz->cookie);
-    uint32_t w = wload(m), nw;
     for (;;) {
         uint32_t next = W_NEXT(w);
         if (next == S_NULL || next == S_GUARD || next >= S_CAN_MADVISE || next == 0) {
