@@ -102,6 +102,31 @@ static inline bool nano_in_window(const nano_zone_t *nz, const void *p)
  * the helper reports it, as in libmalloc, or nano does. */
 void nano_zone_bad_free(nano_zone_t *nz, void *p);
 
+/* Defines a core's zone entry points (nano_ops_t.zone_malloc/zone_free)
+ * around its always-inline malloc and free: nano serves what it can,
+ * the helper takes larger sizes, pointers outside the window and what
+ * nano falls through on; a window pointer nano rejects is a bad free. */
+#define NANO_ZONE_ENTRY_POINTS(zone_malloc_fn, zone_free_fn, core_malloc, core_free) \
+    static void *zone_malloc_fn(mallet_zone_t *zone, size_t n)                         \
+    {                                                                                  \
+        nano_zone_t *nz = (nano_zone_t *)zone;                                         \
+        if (n <= NANO_MAX_SIZE) {                                                      \
+            int status;                                                                \
+            void *p = core_malloc(nz, n, false, &status);                              \
+            if (p || status == NANO_ABANDONED)                                         \
+                return p;                                                              \
+        }                                                                              \
+        return nz->helper->malloc(nz->helper, n);                                      \
+    }                                                                                  \
+    static void zone_free_fn(mallet_zone_t *zone, void *p)                             \
+    {                                                                                  \
+        nano_zone_t *nz = (nano_zone_t *)zone;                                         \
+        if (!nano_in_window(nz, p))                                                    \
+            nz->helper->free(nz->helper, p);                                           \
+        else if (core_free(nz, p, 0) == NANO_FALLTHROUGH)                              \
+            nano_zone_bad_free(nz, p);                                                 \
+    }
+
 /* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free
  * size-aligned address in the signature range. 0 or errno. */
 int nano_reserve_window(nano_zone_t *nz, size_t size);

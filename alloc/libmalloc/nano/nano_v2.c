@@ -428,28 +428,7 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     return NANO_OK;
 }
 
-/* The zone's malloc and free (see nano_ops_t.zone_malloc): the nano cases
- * inline, everything else to the helper. */
-static void *v2_zone_malloc(mallet_zone_t *zone, size_t n)
-{
-    nano_zone_t *nz = (nano_zone_t *)zone;
-    if (n <= NANO_MAX_SIZE) {
-        int status;
-        void *p = v2_malloc(nz, n, false, &status);
-        if (p || status == NANO_ABANDONED)
-            return p;
-    }
-    return nz->helper->malloc(nz->helper, n);
-}
-
-static void v2_zone_free(mallet_zone_t *zone, void *p)
-{
-    nano_zone_t *nz = (nano_zone_t *)zone;
-    if (!nano_in_window(nz, p))
-        nz->helper->free(nz->helper, p);
-    else if (v2_free(nz, p, 0) == NANO_FALLTHROUGH)
-        nano_zone_bad_free(nz, p);
-}
+NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc, v2_free)
 
 static bool v2_claimed(nano_zone_t *nz, const void *p)
 {
