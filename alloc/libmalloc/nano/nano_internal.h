@@ -50,6 +50,15 @@ typedef struct nano_ops {
     void (*fini)(nano_zone_t *nz);
     /* n <= 256. Returns the block, or NULL with *status FALLTHROUGH or ABANDONED. */
     void *(*malloc)(nano_zone_t *nz, size_t n, bool zero, int *status);
+    /* The zone's own malloc and free entry points (mallet_zone_t.malloc /
+     * .free), installed at creation so that malloc -> zone -> core is one
+     * indirect call, as libmalloc's zone table points at nanov2_malloc
+     * itself. They serve the common case inline and hand the rest to the
+     * helper or to nano_zone_bad_free. They do not look at
+     * `forked`: the fork child swaps in the generic entry points instead
+     * (libmalloc's "forked" zone functions). */
+    void *(*zone_malloc)(mallet_zone_t *zone, size_t n);
+    void (*zone_free)(mallet_zone_t *zone, void *p);
     /* p is inside the window. Usable size of a live block, else 0. */
     size_t (*size)(nano_zone_t *nz, const void *p);
     /* p is inside the window. declared: 0 or the size free_definite_size got. */
@@ -88,6 +97,35 @@ static inline bool nano_in_window(const nano_zone_t *nz, const void *p)
 {
     return (uintptr_t)p - nz->base < nz->window;
 }
+
+/* A pointer in the window that is not a live nano block (nano_zone.c):
+ * the helper reports it, as in libmalloc, or nano does. */
+void nano_zone_bad_free(nano_zone_t *nz, void *p);
+
+/* Defines a core's zone entry points (nano_ops_t.zone_malloc/zone_free)
+ * around its always-inline malloc and free: nano serves what it can,
+ * the helper takes larger sizes, pointers outside the window and what
+ * nano falls through on; a window pointer nano rejects is a bad free. */
+#define NANO_ZONE_ENTRY_POINTS(zone_malloc_fn, zone_free_fn, core_malloc, core_free) \
+    static void *zone_malloc_fn(mallet_zone_t *zone, size_t n)                         \
+    {                                                                                  \
+        nano_zone_t *nz = (nano_zone_t *)zone;                                         \
+        if (n <= NANO_MAX_SIZE) {                                                      \
+            int status;                                                                \
+            void *p = core_malloc(nz, n, false, &status);                              \
+            if (p || status == NANO_ABANDONED)                                         \
+                return p;                                                              \
+        }                                                                              \
+        return nz->helper->malloc(nz->helper, n);                                      \
+    }                                                                                  \
+    static void zone_free_fn(mallet_zone_t *zone, void *p)                             \
+    {                                                                                  \
+        nano_zone_t *nz = (nano_zone_t *)zone;                                         \
+        if (!nano_in_window(nz, p))                                                    \
+            nz->helper->free(nz->helper, p);                                           \
+        else if (core_free(nz, p, 0) == NANO_FALLTHROUGH)                              \
+            nano_zone_bad_free(nz, p);                                                 \
+    }
 
 /* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free
  * size-aligned address in the signature range. 0 or errno. */

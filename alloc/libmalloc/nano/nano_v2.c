@@ -87,7 +87,7 @@ static bool add_arena(nano_zone_t *nz, v2_state_t *st, unsigned seen)
  * wants RSS to show it, so it decommits eagerly (MADV_DONTNEED); Linux
  * keeps MADV_FREE pages in RSS until memory is short, where macOS takes
  * REUSABLE pages out of the footprint at once. */
-static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
+__attribute__((noinline)) static size_t madvise_block(nano_zone_t *nz, v2_state_t *st, uintptr_t blk, int how)
 {
     uint32_t *m = meta_of(st, blk);
     size_t done = 0;
@@ -277,7 +277,7 @@ static uintptr_t scan_arena(v2_state_t *st, unsigned cls, uintptr_t arena, unsig
     return 0;
 }
 
-static void *slow_alloc(nano_zone_t *nz, v2_state_t *st, unsigned cls, unsigned idx, bool zero, int *status)
+__attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *st, unsigned cls, unsigned idx, bool zero, int *status)
 {
     if (__atomic_load_n(&st->delegate, __ATOMIC_RELAXED) & (1u << cls)) {
         *status = NANO_FALLTHROUGH;
@@ -321,7 +321,9 @@ out:
     return p;
 }
 
-static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point; the out-of-line copy that
+ * nano_ops_t points at serves calloc, memalign and realloc. */
+static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
@@ -343,7 +345,8 @@ static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
  * active block, on a slot boundary, guard not showing "free". Fills the
  * class, the block and its word. Inlined into free, its one hot caller. */
 static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_state_t *st, uintptr_t p,
-                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out)
+                                                         unsigned *cls_out, uintptr_t *blk_out, unsigned *slot_out,
+                                                         uint32_t *word_out)
 {
     if (p & (NANO_QUANTUM - 1))
         return false;
@@ -369,7 +372,7 @@ static inline __attribute__((always_inline)) bool vet_live(nano_zone_t *nz, v2_s
     if (nano_load((void *)p) == (p ^ nz->cookie))
         return false;
 #endif
-    *cls_out = cls, *blk_out = blk, *slot_out = slot;
+    *cls_out = cls, *blk_out = blk, *slot_out = slot, *word_out = w;
     return true;
 }
 
@@ -377,17 +380,19 @@ static size_t v2_size(nano_zone_t *nz, const void *ptr)
 {
     unsigned cls, slot;
     uintptr_t blk;
-    if (!vet_live(nz, ST(nz), (uintptr_t)ptr, &cls, &blk, &slot))
+    uint32_t w;
+    if (!vet_live(nz, ST(nz), (uintptr_t)ptr, &cls, &blk, &slot, &w))
         return 0;
     return nano_class_bytes(cls);
 }
 
-static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
 {
     v2_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr, blk;
     unsigned cls, slot;
-    if (!vet_live(nz, st, p, &cls, &blk, &slot))
+    uint32_t w, nw; /* the word as vetted: the CAS below checks it is still current */
+    if (!vet_live(nz, st, p, &cls, &blk, &slot, &w))
         return NANO_FALLTHROUGH; /* the helper reports it (libmalloc does the same) */
     if (declared && !nano_size_fits_class(declared, cls)) {
         NANO_REPORT(nz, MALLET_ERR_SIZE_MISMATCH, false, ptr, "Freeing pointer %p whose size was misdeclared",
@@ -397,7 +402,6 @@ static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
     unsigned slots = st->slots[cls];
     uint32_t *m = meta_of(st, blk);
     nano_store(ptr, p ^ nz->cookie);
-    uint32_t w = wload(m), nw;
     for (;;) {
         uint32_t next = W_NEXT(w);
         if (next == S_NULL || next == S_GUARD || next >= S_CAN_MADVISE || next == 0) {
@@ -423,6 +427,8 @@ static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
         __atomic_fetch_and(&st->delegate, ~bit, __ATOMIC_RELAXED);
     return NANO_OK;
 }
+
+NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc, v2_free)
 
 static bool v2_claimed(nano_zone_t *nz, const void *p)
 {
@@ -585,6 +591,8 @@ const nano_ops_t nano_v2_ops = {
     .init = v2_init,
     .fini = v2_fini,
     .malloc = v2_malloc,
+    .zone_malloc = v2_zone_malloc,
+    .zone_free = v2_zone_free,
     .size = v2_size,
     .free = v2_free,
     .claimed = v2_claimed,

@@ -197,7 +197,7 @@ static void *nz_memalign(mallet_zone_t *zone, size_t align, size_t n)
 
 /* A pointer in our window that is not a live nano block. libmalloc lets
  * the helper complain; a helper that cannot tell (sys) must not see it. */
-static void bad_nano_free(nano_zone_t *nz, void *p)
+void nano_zone_bad_free(nano_zone_t *nz, void *p)
 {
     if (nz->helper_checks_frees)
         HELPER(nz)->free(HELPER(nz), p);
@@ -214,7 +214,7 @@ static void nz_free(mallet_zone_t *zone, void *p)
         if (__atomic_load_n(&nz->forked, __ATOMIC_RELAXED))
             return; /* forked child: nano frees are leaked */
         if (nz->ops->free(nz, p, 0) == NANO_FALLTHROUGH)
-            bad_nano_free(nz, p);
+            nano_zone_bad_free(nz, p);
         return;
     }
     HELPER(nz)->free(HELPER(nz), p);
@@ -227,7 +227,7 @@ static void nz_free_definite_size(mallet_zone_t *zone, void *p, size_t n)
         if (__atomic_load_n(&nz->forked, __ATOMIC_RELAXED))
             return;
         if (nz->ops->free(nz, p, n ? n : 1) == NANO_FALLTHROUGH)
-            bad_nano_free(nz, p);
+            nano_zone_bad_free(nz, p);
         return;
     }
     if (HELPER(nz)->free_definite_size)
@@ -381,6 +381,8 @@ static void nz_reinit_lock(mallet_zone_t *zone)
         HI(nz)->reinit_lock(HELPER(nz));
     if (nz->ops)
         nz->ops->reinit_lock(nz);
+    /* The child has one thread: the entry points can change under it. */
+    nz->z.malloc = nz_malloc, nz->z.free = nz_free;
     __atomic_store_n(&nz->forked, 1, __ATOMIC_RELAXED);
 }
 
@@ -473,6 +475,7 @@ static mallet_zone_t *nano_create(const char *options, bool is_default, char *er
         char why[200] = "";
         if ((rc = ops->init(nz, why, sizeof why)) == 0) {
             nz->ops = ops;
+            nz->z.malloc = ops->zone_malloc, nz->z.free = ops->zone_free;
         } else {
             ops->fini(nz);
             if (rc == EINVAL) { /* a bad option is the caller's error, not the machine's */
