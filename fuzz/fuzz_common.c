@@ -132,6 +132,35 @@ size_t fz_backends_with(uint64_t need, const mallet_backend_t **out, size_t max)
 
 static struct { const mallet_backend_t *b; mallet_zone_t *z; } shared_zones[32];
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FZ_ASAN 1
+#endif
+#endif
+
+/* Zone options for fuzzing: every input creates and destroys its zones,
+ * so reservations sized for a whole process were paid per input
+ * (results/2026-11-25_fuzz_speed). An input never has more than
+ * FZ_MAX_LIVE_BYTES (32 MiB) live, so ptmalloc's emulated brk needs far
+ * less than its 64 GiB (and running out is legal: sysmalloc then falls
+ * back to mmapped segments, as glibc does when sbrk fails).
+ * Nano probes for its window upwards from 0x6000_0000_0000, where ASan's
+ * own heap sits (4 TiB): with 2 GiB windows that was ~2000 failing mmaps
+ * per zone; 512 GiB windows (the most nano.max_regions allows) find a free
+ * one after 8. Without ASan the first window is free, so the default stays. */
+static const char *fuzz_options(const mallet_backend_t *b)
+{
+    if (strcmp(b->id, "ptmalloc") == 0)
+        return "ptmalloc.brk_reserve=256M";
+#ifdef FZ_ASAN
+    if (strcmp(b->id, "nano") == 0)
+        return "nano.max_regions=1024";
+#endif
+    return NULL;
+}
+
 mallet_zone_t *fz_zone_open(const mallet_backend_t *b, bool *is_instance)
 {
     char err[256] = "";
@@ -140,7 +169,7 @@ mallet_zone_t *fz_zone_open(const mallet_backend_t *b, bool *is_instance)
         for (size_t i = 0; i < 32; i++)
             if (shared_zones[i].b == b)
                 return shared_zones[i].z;
-    mallet_zone_t *z = mallet_zone_create(b->id, NULL, err, sizeof err);
+    mallet_zone_t *z = mallet_zone_create(b->id, fuzz_options(b), err, sizeof err);
     if (z == NULL)
         fz_fail("cannot create a zone of backend %s: %s", b->id, err);
     if (!*is_instance)
@@ -211,9 +240,11 @@ static inline size_t next_idx(size_t i, size_t n)
     return j < n - 4096 ? j : n - 4096;
 }
 
-/* The byte loops carry no coverage signal; uninstrumented they run faster. */
+/* The byte loops carry no coverage signal; uninstrumented they run faster.
+ * noinline: inlined into an instrumented caller they were instrumented
+ * after all (the coverage pass runs after inlining). */
 #if defined(__clang__)
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#define NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
 #else
 #define NO_COVERAGE
 #endif
@@ -264,6 +295,15 @@ void fz_zone_check(fz_run_t *r, const char *when)
         fz_fail("%s: check() failed %s", r->z->backend->id, when);
 }
 
+/* Index of the first non-zero byte among the checked ones, or n. */
+NO_COVERAGE static size_t first_nonzero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i = next_idx(i, n))
+        if (p[i] != 0)
+            return i;
+    return n;
+}
+
 /* Checks a fresh block and adopts it into slot s (which must be empty). */
 static void adopt(fz_run_t *r, unsigned s, void *p, size_t req, size_t align, uint32_t seed,
                   bool zeroed, size_t keep, const char *what)
@@ -279,11 +319,9 @@ static void adopt(fz_run_t *r, unsigned s, void *p, size_t req, size_t align, ui
     if (o >= 0)
         fz_fail("%s: %s(%zu) = %p (+%zu) overlaps live block %p (+%zu) of slot %d", id, what, req,
                 p, usable, (void *)r->slot[o].p, r->slot[o].usable, o);
-    if (zeroed)
-        for (size_t i = 0; i < req; i = next_idx(i, req))
-            if (((uint8_t *)p)[i] != 0)
-                fz_fail("%s: %s(%zu) = %p byte %zu is 0x%02x, not zero", id, what, req, p, i,
-                        ((uint8_t *)p)[i]);
+    size_t nz = zeroed ? first_nonzero(p, req) : req;
+    if (nz < req)
+        fz_fail("%s: %s(%zu) = %p byte %zu is 0x%02x, not zero", id, what, req, p, nz, ((uint8_t *)p)[nz]);
     (void)keep; /* the lattice depends on the size: rewrite it all (same bytes where kept) */
     fill(p, 0, usable, seed);
     r->slot[s] = (fz_block_t){.p = p, .req = req, .usable = usable, .seed = seed};

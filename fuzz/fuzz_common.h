@@ -98,9 +98,6 @@ bool fz_known_misalign(const mallet_zone_t *z, size_t align, size_t n);
  * zone with MALLET_CAP_INSTANCES|MALLET_CAP_DESTROY_RELEASES, and destroys
  * it. abort()s on a missed detection, a silent overlap or a false report. */
 void fz_misuse_input(mallet_zone_t *z, const uint8_t *data, size_t size);
-/* MALLET_FUZZ_EXPECT=double_free_now: immediate double frees must be
- * reported even by zones that do not claim MALLET_CAP_DETECT_DOUBLE_FREE. */
-bool fz_misuse_expect_df_now(void);
 /* A deliberately small checked allocator, never registered: headers with
  * magic words, guarded free-list links, a block-start bitmap and check().
  * weak_double_free = the seeded bug: free() forgets to look for double

@@ -5,7 +5,9 @@
  * only when the zone promises to detect it:
  *   double_free   (MALLET_CAP_DETECT_DOUBLE_FREE) free a live slot, then free
  *                 it again now or 1-3 instructions later (dropped if the memory
- *                 was handed out again meanwhile); mode bit 2 = the second
+ *                 was handed out again meanwhile); zones claiming only
+ *                 MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE get only the
+ *                 immediate kind; mode bit 2 = the second
  *                 call is realloc (MALLET_CAP_DETECT_INVALID_REALLOC); mode
  *                 bit 3 = first malloc and free 1-15 blocks of the same size
  *                 ("cache full": the frees then reach the layer behind the
@@ -21,15 +23,13 @@
  * Writes go through process_vm_writev, so unmapped or read-only memory is
  * skipped instead of crashing the fuzzer.
  *
- * MALLET_FUZZ_EXPECT=double_free_now adds a promise the backend does not
- * make in its caps: an immediate double free (the second free() right
- * after the first, no other call in between) is reported. ptmalloc
- * claims no MALLET_CAP_DETECT_DOUBLE_FREE (like glibc it misses a double
- * free of a chunk sitting in a fastbin once the tcache has room again),
- * so without this the target runs no injection on it at all and its
+ * ptmalloc claims no MALLET_CAP_DETECT_DOUBLE_FREE (like glibc it misses a
+ * double free of a chunk sitting in a fastbin once the tcache has room
+ * again), only MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE: the second free()
+ * right after the first, no other call in between, is reported. Without
+ * that promise the target ran no injection on it at all and its
  * tcache-key and fasttop checks could be removed unnoticed
- * (fuzz/seeded_bugs.sh). With it, such zones get only delay-0,
- * non-realloc double frees.
+ * (fuzz/seeded_bugs.sh).
  *
  * Verdicts: a report through the error path ends the input (the zone is
  * poisoned; only destroy() is promised). A report with no injection done
@@ -73,16 +73,6 @@ static bool mem_write(void *dst, const void *src, size_t n)
 {
     struct iovec l = {(void *)src, n}, rm = {dst, n};
     return process_vm_writev(getpid(), &l, 1, &rm, 1, 0) == (ssize_t)n;
-}
-
-bool fz_misuse_expect_df_now(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("MALLET_FUZZ_EXPECT");
-        v = e != NULL && strstr(e, "double_free_now") != NULL;
-    }
-    return v;
 }
 
 static void remember_freed(misuse_t *m, uint8_t *p, size_t usable)
@@ -165,8 +155,8 @@ static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
     case FZ_OP_DOUBLE_FREE: {
         bool via_realloc = (in->mode & 4) != 0;
         uint64_t need = via_realloc ? MALLET_CAP_DETECT_INVALID_REALLOC : MALLET_CAP_DETECT_DOUBLE_FREE;
-        /* Only the immediate kind when the promise is the operator's. */
-        bool now_only = !(caps & need) && !via_realloc && fz_misuse_expect_df_now();
+        /* Only the immediate kind when that is all the zone promises. */
+        bool now_only = !(caps & need) && !via_realloc && (caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE);
         if (!((caps & need) || now_only) || b->p == NULL || m->pending.set)
             return false;
         uint8_t *p = b->p;

@@ -8,16 +8,14 @@
  * Each input gets a fresh zone, destroyed at the end. Peers (sys, je, mi,
  * tc) promise no detection, so with only peers built this target runs
  * nothing; misuse_toy_fuzzer.c drives the same checker on a toy zone.
- * With MALLET_FUZZ_EXPECT=double_free_now (misuse_core.c) a backend
- * needs no detect capability: immediate double frees are then injected
- * into every backend with instances and destroy-releases (ptmalloc;
- * no peer has destroy-releases).
+ * ptmalloc's one promise, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, gets
+ * it immediate double frees only (misuse_core.c).
  */
 #include "fuzz_common.h"
 
 #define DETECT_CAPS (MALLET_CAP_DETECT_DOUBLE_FREE | MALLET_CAP_DETECT_INVALID_FREE | \
                      MALLET_CAP_DETECT_FREELIST_CORRUPTION | MALLET_CAP_DETECT_HEADER_CORRUPTION | \
-                     MALLET_CAP_DETECT_INVALID_REALLOC)
+                     MALLET_CAP_DETECT_INVALID_REALLOC | MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k = fz_backends_with(MALLET_CAP_INSTANCES | MALLET_CAP_DESTROY_RELEASES, all, 32);
         n = 0;
         for (size_t i = 0; i < k; i++)
-            if ((all[i]->caps & DETECT_CAPS) || fz_misuse_expect_df_now())
+            if (all[i]->caps & DETECT_CAPS)
                 eligible[n++] = all[i];
     }
     if (size < 1 || n == 0)

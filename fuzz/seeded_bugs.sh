@@ -43,18 +43,18 @@ work=$root/build/fuzz-work/seeded
 mkdir -p "$out" "$work"
 cd "$root" || exit 2
 
-# bug  target  backend  MALLET_FUZZ_EXPECT  what was removed (for the README)
-# ptmalloc claims no detect capability (glibc misses fastbin dups), so its
-# runs add the promise it does keep: immediate double frees are reported
-# (fuzz/misuse_core.c).
+# bug  target  backend  what was removed (for the README)
+# ptmalloc's bugs are found through its one detect capability,
+# MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE (glibc misses fastbin dups, so it
+# claims no more): the misuse target injects immediate double frees only.
 bugs=(
-  "pt_tcache_df  misuse ptmalloc double_free_now tcache double-free key check (\"free(): double free detected in tcache 2\")"
-  "pt_fasttop    misuse ptmalloc double_free_now fastbin top check (\"double free or corruption (fasttop)\")"
-  "sz_tiny_df    misuse scalable - tiny double free of the block in the last-free cache"
-  "sz_checksum   misuse scalable - tiny free-list link checksums (\"Incorrect checksum for freed object\")"
-  "nano_df       misuse nano     - v2 free-slot guard word (double free)"
-  "nano_rounding ops    nano     - size class one quantum short for 16k+1-byte requests"
-  "sz_rounding   ops    scalable - tiny msize rounded down (one quantum short)"
+  "pt_tcache_df  misuse ptmalloc tcache double-free key check (\"free(): double free detected in tcache 2\")"
+  "pt_fasttop    misuse ptmalloc fastbin top check (\"double free or corruption (fasttop)\")"
+  "sz_tiny_df    misuse scalable tiny double free of the block in the last-free cache"
+  "sz_checksum   misuse scalable tiny free-list link checksums (\"Incorrect checksum for freed object\")"
+  "nano_df       misuse nano     v2 free-slot guard word (double free)"
+  "nano_rounding ops    nano     size class one quantum short for 16k+1-byte requests"
+  "sz_rounding   ops    scalable tiny msize rounded down (one quantum short)"
 )
 
 export GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.rtld.optional_static_tls=16384
@@ -66,14 +66,14 @@ build() { # dir [seeded bug] -> 0 when the targets are built
     cmake --build "$dir" -j2 --target misuse_fuzzer ops_fuzzer >"$work/build-${bug:-none}.log" 2>&1
 }
 
-# fuzz BIN TARGET BACKEND MODE TAG EXPECT -> sets f_found f_secs f_execs f_msg f_crash
+# fuzz BIN TARGET BACKEND MODE TAG -> sets f_found f_secs f_execs f_msg f_crash
 fuzz() {
-  local bin=$1 t=$2 be=$3 mode=$4 tag=$5 ex=${6#-}
+  local bin=$1 t=$2 be=$3 mode=$4 tag=$5
   local dir=$work/$tag; rm -rf "$dir"; mkdir -p "$dir/corpus"
   local max_len; max_len=$(sed -n 's/^max_len *= *//p' "fuzz/$t.options"); max_len=${max_len:-4096}
   local dirs=("$dir/corpus"); [ "$mode" = seeds ] && dirs+=("corpora/$t")
   local t0 t1; t0=$(date +%s.%N)
-  MALLET_FUZZ_EXPECT=$ex MALLET_FUZZ_BACKENDS=$be "$bin" -max_total_time="$seconds" -max_len="$max_len" -timeout=25 \
+  MALLET_FUZZ_BACKENDS=$be "$bin" -max_total_time="$seconds" -max_len="$max_len" -timeout=25 \
     -rss_limit_mb=4096 -dict="fuzz/$t.dict" -print_final_stats=1 -artifact_prefix="$dir/" \
     "${dirs[@]}" >"$dir/log" 2>&1
   t1=$(date +%s.%N)
@@ -110,9 +110,9 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet -- alloc fuzz cmake || ec
 fail=0
 declare -A pairs=()
 for line in "${bugs[@]}"; do
-  read -r bug t be ex what <<<"$line"
+  read -r bug t be what <<<"$line"
   [ -n "$only" ] && [[ ",$only," != *",$bug,"* ]] && continue
-  pairs["$t $be $ex"]=1
+  pairs["$t $be"]=1
   dir=$root/build/fuzz-seeded-$bug
   b0=$(date +%s)
   if ! build "$dir" "$bug"; then
@@ -122,11 +122,11 @@ for line in "${bugs[@]}"; do
   grep -q "seeded bug '$bug'" <("$dir/fuzz/${t}_fuzzer" -runs=0 2>&1) ||
     { echo "  FAIL  $bug: the binary does not announce its seeded bug"; fail=1; }
   for mode in "${modes[@]}"; do
-    fuzz "$dir/fuzz/${t}_fuzzer" "$t" "$be" "$mode" "$bug-$mode" "$ex"
+    fuzz "$dir/fuzz/${t}_fuzzer" "$t" "$be" "$mode" "$bug-$mode"
     replays=-
     if [ "$f_found" = yes ]; then
       # The same input on the real backend must pass: the crash is the bug's.
-      MALLET_FUZZ_EXPECT=${ex#-} MALLET_FUZZ_BACKENDS=$be "$base/fuzz/${t}_fuzzer" "$f_crash" >"$work/$bug-$mode/replay.log" 2>&1 &&
+      MALLET_FUZZ_BACKENDS=$be "$base/fuzz/${t}_fuzzer" "$f_crash" >"$work/$bug-$mode/replay.log" 2>&1 &&
         replays=no || replays=yes
       [ "$replays" = no ] || fail=1
     else
@@ -139,8 +139,8 @@ done
 
 if [ "$control" = 1 ]; then
   for pair in "${!pairs[@]}"; do
-    read -r t be ex <<<"$pair"
-    fuzz "$base/fuzz/${t}_fuzzer" "$t" "$be" seeds "control-$t-$be" "$ex"
+    read -r t be <<<"$pair"
+    fuzz "$base/fuzz/${t}_fuzzer" "$t" "$be" seeds "control-$t-$be"
     echo "  control $t/$be (unseeded, seeds): crash=$f_found after ${f_secs} s, ${f_execs:-?} execs $f_msg"
     [ "$f_found" = no ] || fail=1
     echo "control,$t,$be,seeds,$f_found,$f_secs,${f_execs:-},-,\"$f_msg\",\"none (unseeded build)\",$commit" >>"$csv"
@@ -157,9 +157,8 @@ fi
   echo "(MALLET_FUZZ_BACKENDS). *seconds* is wall time from start to the first crash (libFuzzer stops there),"
   echo "start-up included; *empty* = no seeds, *seeds* = corpora/<target>/ (committed, not made for this)."
   echo "*replays on unseeded* = the crash input run on the normal build (must be *no*)."
-  echo "ptmalloc runs set MALLET_FUZZ_EXPECT=double_free_now: ptmalloc claims no double-free detection"
-  echo "(glibc misses fastbin dups), so the misuse target would inject nothing into it; this adds the"
-  echo "promise it does keep, that an *immediate* double free is reported (fuzz/misuse_core.c)."
+  echo "ptmalloc claims only MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE (glibc misses fastbin dups), so the"
+  echo "misuse target injects only immediate double frees into it (fuzz/misuse_core.c)."
   echo
   echo "| bug | removed | target | backend | corpus | found | seconds | execs | replays on unseeded | first message | commit |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -168,7 +167,7 @@ fi
   done
   if grep -q '^control,' "$csv"; then
     echo
-    echo "Control: the unseeded build, same target, backend and MALLET_FUZZ_EXPECT, seeds (must not crash):"
+    echo "Control: the unseeded build, same target and backend, seeds (must not crash):"
     echo
     echo "| target | backend | crash | seconds | execs | message | commit |"
     echo "|---|---|---|---|---|---|---|"

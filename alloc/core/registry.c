@@ -112,6 +112,7 @@ static const char *const cap_names[MALLET_CAP_COUNT] = {
     "double-free",    "invalid-free",    "freelist-corruption", "header-corruption",
     "check",          "enumerate",       "statistics",       "batch",
     "pressure-relief", "definite-size",  "preload",          "invalid-realloc",
+    "double-free-immediate",
 };
 
 const char *mallet_cap_name(unsigned bit)

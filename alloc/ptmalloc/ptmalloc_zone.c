@@ -137,7 +137,7 @@ static const mallet_zone_t pt_template = {
 #define PT_CAPS                                                                                                \
     (MALLET_CAP_THREAD_SAFE | MALLET_CAP_INSTANCES | MALLET_CAP_DESTROY_RELEASES | MALLET_CAP_OWNERSHIP |     \
      MALLET_CAP_CHECK | MALLET_CAP_ENUMERATE | MALLET_CAP_STATISTICS | MALLET_CAP_PRESSURE_RELIEF |           \
-     MALLET_CAP_PRELOAD)
+     MALLET_CAP_PRELOAD | MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE)
 
 static pt_inst_t *pt_new_instance(const char *options, bool is_default, char *err, size_t errlen)
 {

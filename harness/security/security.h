@@ -29,6 +29,8 @@
 /* What a case is about: picks the capability flag it is held to. */
 typedef enum sec_category {
     SEC_DOUBLE_FREE,    /* MALLET_CAP_DETECT_DOUBLE_FREE: must be detected */
+    SEC_DOUBLE_FREE_IMMEDIATE, /* the second free right after the first: must be detected
+                                * under DETECT_DOUBLE_FREE or DETECT_DOUBLE_FREE_IMMEDIATE */
     SEC_INVALID_FREE,   /* MALLET_CAP_DETECT_INVALID_FREE: must be detected */
     SEC_FREELIST,       /* MALLET_CAP_DETECT_FREELIST_CORRUPTION: detected or harmless */
     SEC_HEADER,         /* MALLET_CAP_DETECT_HEADER_CORRUPTION: detected if a header was hit */

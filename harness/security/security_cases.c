@@ -467,9 +467,9 @@ static void aligned_alloc_not_multiple(sec_ctx_t *c)
 }
 
 const sec_case_t sec_cases[] = {
-    {"double-free", "free(p); free(p)", SEC_DOUBLE_FREE, 0, df_immediate},
+    {"double-free", "free(p); free(p)", SEC_DOUBLE_FREE_IMMEDIATE, 0, df_immediate},
     {"double-free-interleaved", "free(p); free(q); free(p)", SEC_DOUBLE_FREE, 0, df_interleaved},
-    {"double-free-cache-full", "8 frees of the size first, then free(p); free(p)", SEC_DOUBLE_FREE, 0,
+    {"double-free-cache-full", "8 frees of the size first, then free(p); free(p)", SEC_DOUBLE_FREE_IMMEDIATE, 0,
      df_after_full_cache},
     {"free-interior", "free(p + 16)", SEC_INVALID_FREE, 0, free_interior},
     {"free-stack", "free(stack address)", SEC_INVALID_FREE, 0, free_stack},

@@ -249,6 +249,11 @@ void sec_judge(sec_result_t *r, uint64_t caps, bool is_peer)
     bool need_detect = false;
     switch (r->c->cat) {
     case SEC_DOUBLE_FREE: flag = MALLET_CAP_DETECT_DOUBLE_FREE; need_detect = true; break;
+    case SEC_DOUBLE_FREE_IMMEDIATE: /* held to the stronger flag where the zone claims it */
+        flag = (caps & MALLET_CAP_DETECT_DOUBLE_FREE) ? MALLET_CAP_DETECT_DOUBLE_FREE
+                                                      : MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE;
+        need_detect = true;
+        break;
     case SEC_INVALID_FREE: flag = MALLET_CAP_DETECT_INVALID_FREE; need_detect = true; break;
     case SEC_FREELIST: flag = MALLET_CAP_DETECT_FREELIST_CORRUPTION; break;
     case SEC_HEADER: flag = MALLET_CAP_DETECT_HEADER_CORRUPTION; need_detect = !no_header; break;

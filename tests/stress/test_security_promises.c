@@ -12,6 +12,9 @@
  *           glibc then aborts, or stays silent, and the check must call
  *           the double-free / invalid-free / realloc promises BROKEN.
  * Front-end cases (calloc overflow, bad alignments) are kept by both.
+ * Both run once more claiming only MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE
+ * (ptmalloc's promise): then exactly the immediate double-free cases are
+ * held to it, kept by honest and BROKEN by liar.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,7 +84,8 @@ static void *z_realloc(mallet_zone_t *z, void *p, size_t n)
     return track(realloc(p, n));
 }
 
-#define CLAIMS (MALLET_CAP_DETECT_DOUBLE_FREE | MALLET_CAP_DETECT_INVALID_FREE | MALLET_CAP_DETECT_INVALID_REALLOC)
+#define CLAIMS (MALLET_CAP_DETECT_DOUBLE_FREE | MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE | \
+                MALLET_CAP_DETECT_INVALID_FREE | MALLET_CAP_DETECT_INVALID_REALLOC)
 
 static mallet_zone_t the_zone = {
     .size = z_size, .malloc = z_malloc, .calloc = z_calloc, .valloc = z_valloc, .free = z_free,
@@ -98,23 +102,30 @@ static const mallet_backend_t fake = {
     .version = fake_version, .available = fake_available, .default_zone = fake_default_zone,
 };
 
-static void run_all(bool honest, unsigned *broken_detect, unsigned *broken_frontend, unsigned *kept_detect)
+static void run_all(bool honest, uint64_t claims, unsigned *broken_detect, unsigned *broken_frontend,
+                    unsigned *kept_detect)
 {
     honest_mode = honest;
     the_zone.backend = &fake;
+    the_zone.caps = claims;
     *broken_detect = *broken_frontend = *kept_detect = 0;
     for (size_t k = 0; k < sec_ncases; k++) {
         const sec_case_t *c = &sec_cases[k];
         sec_result_t r;
         uint64_t caps = 0;
         sec_run_case(&fake, c, 10, &r, &caps);
-        CHECK_EQ(caps, (uint64_t)CLAIMS);
+        CHECK_EQ(caps, claims);
         sec_judge(&r, caps, false);
-        bool detect_case = c->cat == SEC_DOUBLE_FREE || c->cat == SEC_INVALID_FREE || c->cat == SEC_REALLOC;
+        bool detect_case = c->cat == SEC_DOUBLE_FREE || c->cat == SEC_DOUBLE_FREE_IMMEDIATE ||
+                           c->cat == SEC_INVALID_FREE || c->cat == SEC_REALLOC;
         if (c->cat == SEC_FRONTEND)
             *broken_frontend += r.broken;
-        else if (detect_case)
-            r.broken ? (*broken_detect)++ : (*kept_detect)++;
+        else if (detect_case) {
+            if (r.broken)
+                (*broken_detect)++;
+            else if (strncmp(r.promise, "kept", 4) == 0) /* not "none (does not claim ...)" */
+                (*kept_detect)++;
+        }
         printf("  %s %-32s %-20s %s | %s\n", honest ? "honest" : "liar  ", c->name, sec_outcome_name(r.out),
                r.detail, r.promise);
     }
@@ -122,19 +133,31 @@ static void run_all(bool honest, unsigned *broken_detect, unsigned *broken_front
 
 int main(void)
 {
-    unsigned broken, broken_fe, kept;
+    unsigned broken, broken_fe, kept, n_immediate = 0;
+    for (size_t k = 0; k < sec_ncases; k++)
+        n_immediate += sec_cases[k].cat == SEC_DOUBLE_FREE_IMMEDIATE;
     TEST_CASE("an honest backend keeps every detection promise it makes")
     {
-        run_all(true, &broken, &broken_fe, &kept);
+        run_all(true, CLAIMS, &broken, &broken_fe, &kept);
         CHECK_EQ(broken, 0u);
         CHECK_EQ(broken_fe, 0u);
         CHECK(kept >= 9);
     }
     TEST_CASE("a backend claiming detections it does not make is caught")
     {
-        run_all(false, &broken, &broken_fe, &kept);
+        run_all(false, CLAIMS, &broken, &broken_fe, &kept);
         CHECK(broken >= 5); /* glibc aborts (not the error path) or stays silent */
         CHECK_EQ(broken_fe, 0u);
+    }
+    TEST_CASE("claiming only immediate double-free detection holds just those cases")
+    {
+        CHECK(n_immediate >= 2);
+        run_all(true, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, &broken, &broken_fe, &kept);
+        CHECK_EQ(broken, 0u);
+        CHECK_EQ(kept, n_immediate);
+        run_all(false, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, &broken, &broken_fe, &kept);
+        CHECK_EQ(broken, n_immediate); /* glibc aborts: not mallet's error path */
+        CHECK_EQ(kept, 0u);
     }
     return test_summary();
 }

@@ -35,7 +35,11 @@ enum {
     MALLET_CAP_FREE_DEFINITE_SIZE = 1u << 13, /* native sized free */
     MALLET_CAP_PRELOAD = 1u << 14,          /* usable as the process malloc via libmallet.so */
     MALLET_CAP_DETECT_INVALID_REALLOC = 1u << 15, /* realloc of freed/foreign ptr reported */
-    MALLET_CAP_COUNT = 16
+    /* A free() of the block freed by the zone's previous call is reported
+     * (glibc's tcache-key and fasttop checks). Weaker than DETECT_DOUBLE_FREE,
+     * which implies it; backends claiming that claim this too. */
+    MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE = 1u << 16,
+    MALLET_CAP_COUNT = 17
 };
 
 /* Backend-specific drop-in extras (glibc's and Apple's extra entry points).

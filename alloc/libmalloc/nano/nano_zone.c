@@ -60,7 +60,7 @@ static const mallet_option_t nano_options[] = {
  * the requests it serves (and it reports nano's bad frees). */
 #define NANO_OWN_CAPS                                                                              \
     (MALLET_CAP_THREAD_SAFE | MALLET_CAP_INSTANCES | MALLET_CAP_DESTROY_RELEASES | MALLET_CAP_OWNERSHIP | \
-     MALLET_CAP_DETECT_DOUBLE_FREE | MALLET_CAP_DETECT_INVALID_FREE | MALLET_CAP_CHECK |               \
+     MALLET_CAP_DETECT_DOUBLE_FREE | MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE | MALLET_CAP_DETECT_INVALID_FREE | MALLET_CAP_CHECK | \
      MALLET_CAP_ENUMERATE | MALLET_CAP_STATISTICS | MALLET_CAP_PRESSURE_RELIEF |                       \
      MALLET_CAP_FREE_DEFINITE_SIZE | MALLET_CAP_PRELOAD | MALLET_CAP_DETECT_INVALID_REALLOC)
 
