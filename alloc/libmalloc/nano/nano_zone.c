@@ -81,15 +81,30 @@ uint64_t nano_make_cookie(void)
     return c ? c : 0x0000DEADDEAD0000ull;
 }
 
+/* Lowest window address this process has ever reserved. Everything below it
+ * was taken by someone else when we probed (under ASan, its own 4 TiB heap
+ * sits at the start of the signature range, which made every zone creation
+ * fail ~2,000 probes first). Starting there keeps "lowest free window" among
+ * the addresses nano can have, without re-probing foreign mappings each time. */
+static uintptr_t lowest_reserved;
+
 int nano_reserve_window(nano_zone_t *nz, size_t size)
 {
+    uintptr_t start = __atomic_load_n(&lowest_reserved, __ATOMIC_RELAXED);
+    if (start < NANO_RANGE_BASE)
+        start = NANO_RANGE_BASE;
+    start = NANO_RANGE_BASE + (start - NANO_RANGE_BASE) / size * size;
     /* Probe size-aligned candidates upwards. EEXIST means "taken, try the
      * next"; anything else means the range is not ours to have at all. */
-    for (uintptr_t a = NANO_RANGE_BASE; a + size <= NANO_RANGE_BASE + NANO_RANGE_SIZE && a + size > a;
-         a += size) {
+    for (uintptr_t a = start; a + size <= NANO_RANGE_BASE + NANO_RANGE_SIZE && a + size > a; a += size) {
         void *p = mallet_os_map_fixed((void *)a, size, MALLET_PROT_NONE);
         if (p != NULL) {
             nz->base = a, nz->window = size;
+            uintptr_t seen = __atomic_load_n(&lowest_reserved, __ATOMIC_RELAXED);
+            while ((seen == 0 || a < seen) &&
+                   !__atomic_compare_exchange_n(&lowest_reserved, &seen, a, true, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED)) {
+            }
             return 0;
         }
         if (errno != EEXIST)
