@@ -114,9 +114,6 @@ typedef struct sz_tier_ops {
     void (*unmark)(sz_region_t r, uint32_t idx, uint32_t msize);
     /* idx becomes the region's free-tail start */
     void (*mark_tail)(sz_region_t r, uint32_t idx);
-    /* medium only: a free block was formed / is about to be reused */
-    void (*freed_hook)(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
-    void (*reuse_hook)(sz_region_t r, uint32_t idx, uint32_t msize);
     uint32_t lf_max_msize;     /* last-free cache takes msize < this */
     const char *msg_double_free;
     const char *msg_misaligned;
@@ -276,6 +273,37 @@ static inline void sz_bit_clear(sz_magazine_t *m, unsigned slot)
 {
     m->bitmap[slot >> 6] &= ~((uint64_t)1 << (slot & 63));
 }
+/* ---- small: in-place and out-of-band entries (scalable_small_list.c) ----
+ * A small list links *entries*: the free block itself (in-place entry
+ * {ptr, 8-bit ck}{ptr, 8-bit ck}) or a slot of the region's oob array
+ * (sz_small_oob_t) for a block that starts on a page and spans a page. */
+static inline bool sz_small_needs_oob(const void *block, uint32_t msize)
+{
+    size_t page = mallet_os_page_size();
+    return ((uintptr_t)block & (page - 1)) == 0 && ((size_t)msize << SZ_SMALL_QSHIFT) >= page;
+}
+static inline bool sz_small_is_oob(const void *entry)
+{
+    sz_small_meta_t *r = (sz_small_meta_t *)((uintptr_t)entry & ~(SZ_SMALL_REGION_SIZE - 1));
+    return (uintptr_t)entry >= (uintptr_t)&r->oob[0] &&
+           (uintptr_t)entry < (uintptr_t)&r->oob[SZ_SMALL_OOB_COUNT];
+}
+/* The block a small list entry stands for. */
+static inline void *sz_small_entry_block(void *entry)
+{
+    if (entry == NULL || !sz_small_is_oob(entry))
+        return entry;
+    sz_region_t r = (sz_region_t)((uintptr_t)entry & ~(SZ_SMALL_REGION_SIZE - 1));
+    return sz_ptr_of(SZ_SMALL, r, ((sz_small_oob_t *)entry)->ptr & ~SZ_SMALL_IS_OOB);
+}
+/* The oob slot holding block's entry, or NULL (entry in place). */
+sz_small_oob_t *sz_small_oob_find(void *block, uint32_t msize);
+void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
+/* Read a link of a small entry (0 prev, 1 next); false after a checksum
+ * report (quiet: no report). */
+bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet);
+
 void sz_list_push_slow(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
 bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
 
@@ -284,6 +312,10 @@ bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_
 static inline __attribute__((always_inline)) void
 sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
 {
+    if (t == SZ_SMALL) {
+        sz_small_list_push(rack, m, r, idx, msize);
+        return;
+    }
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = sz_ptr_of(t, r, idx);
     sz_free_entry_t *head = m->heads[slot];
@@ -308,6 +340,8 @@ sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, ui
 static inline __attribute__((always_inline)) bool
 sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, uint32_t msize)
 {
+    if (t == SZ_SMALL)
+        return sz_small_list_remove(rack, m, block, msize);
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = block;
     uintptr_t sp = e->prev, sn = e->next;
@@ -389,8 +423,17 @@ void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r);
 
 /* scalable_medium.c */
 bool sz_medium_wanted(const sz_settings_t *s);
-/* A free medium block was formed: maybe madvise it (m locked). */
-void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+/* The free medium block [idx, +msize) was formed by freeing [freed_idx,
+ * +freed_msize): maybe madvise it, keep the madvise runs (m locked). */
+void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize,
+                     uint32_t freed_idx, uint32_t freed_msize);
+/* A block larger than the madvise window is madvised before it enters the
+ * last-free cache (m locked). */
+void sz_medium_before_cache(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, void *p, uint32_t msize);
+/* Zero the madvise words of [idx, +n) (runs starting at idx). */
+void sz_medium_forget_runs(sz_region_t r, uint32_t idx, uint32_t n);
+/* The madvise window of magazine m (§C.5). */
+size_t sz_medium_window(const sz_magazine_t *m);
 
 /* scalable_large.c */
 int sz_large_init(sz_zone_t *z);

@@ -1,0 +1,218 @@
+/*
+ * scalable_small_list.c — the small tier's free lists, with in-place and
+ * out-of-band entries (ALLOCATOR_REFERENCE §C.4).
+ *
+ * Design. A small free block is at least 512 B, and a free block that
+ * starts on a page boundary and spans at least a page could give every one
+ * of its pages back to the kernel — except that an in-place list entry
+ * would sit in its first page. libmalloc therefore keeps such a block's
+ * entry "out of band", in an array of entries in the region's pad (between
+ * the meta words and the heap), whenever a slot there is unused; otherwise
+ * (no slot free, or the block is not page-aligned / shorter than a page)
+ * the entry is in place in the block's first bytes. The magazine's list
+ * heads and every link hold *entry* addresses, so a list may mix both
+ * kinds; an entry is out of band exactly when its address lies inside its
+ * region's oob array, and an oob entry names its block by quantum index.
+ *
+ *   in place:    {prev ptr, 8-bit ck}{next ptr, 8-bit ck}   (18 bytes)
+ *                ck = ck(ptr ^ rack cookie ^ rack address), the folding
+ *                checksum of §C.3 kept to 8 bits; mismatch => "Incorrect
+ *                checksum for freed object".
+ *   out of band: {prev, next, index | 0x8000}               (18 bytes)
+ *                raw links: the pad is never the program's memory.
+ *
+ * Finding a block's entry (to unlink it while coalescing or allocating)
+ * scans the region's oob slots only when the block qualifies for one; the
+ * array is small (SZ_SMALL_OOB_COUNT), as libmalloc's linear search.
+ * Coalescing keeps an oob block's start out of band: unlinking frees its
+ * slot just before the merged block is pushed. That is what lets the depot
+ * madvise such a block's first page with the depot unlocked
+ * (scalable_rack.c): nothing ever writes an in-place entry there meanwhile.
+ *
+ * Reports are libmalloc's "Incorrect checksum..." and mallet's existing
+ * "small_free_list_*: Internal invariant broken (...)" texts, made before
+ * anything is changed; on a report the block is left off the lists.
+ */
+#include "scalable_internal.h"
+
+#include <string.h>
+
+typedef struct __attribute__((packed)) sz_small_link {
+    uintptr_t ptr;
+    uint8_t ck;
+} sz_small_link_t;
+
+typedef struct __attribute__((packed)) sz_small_inplace {
+    sz_small_link_t link[2]; /* prev, next */
+} sz_small_inplace_t;
+
+_Static_assert(sizeof(sz_small_inplace_t) == 18 && sizeof(sz_small_oob_t) == 18, "18-byte entries");
+
+static inline uint8_t link_ck(const sz_rack_t *rack, uintptr_t p)
+{
+    /* rack->list_cookie is already ~entropy ^ rack address for small */
+    return sz_ck(p ^ rack->list_cookie);
+}
+
+bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet)
+{
+    if (sz_small_is_oob(entry)) {
+        sz_small_oob_t *o = entry;
+        *out = (void *)(which ? o->next : o->prev);
+        return true;
+    }
+    sz_small_inplace_t *e = entry;
+    uintptr_t p = e->link[which].ptr;
+    *out = (void *)p;
+    if (e->link[which].ck == link_ck(rack, p))
+        return true;
+    *out = NULL;
+    if (!quiet)
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, entry,
+                  "Incorrect checksum for freed object %p: probably modified after being "
+                  "freed.\nCorrupt value: %p",
+                  entry, (void *)p);
+    return false;
+}
+
+static void link_set(sz_rack_t *rack, void *entry, int which, void *value)
+{
+    if (sz_small_is_oob(entry)) {
+        sz_small_oob_t *o = entry;
+        if (which)
+            o->next = (uintptr_t)value;
+        else
+            o->prev = (uintptr_t)value;
+        return;
+    }
+    sz_small_inplace_t *e = entry;
+    e->link[which].ptr = (uintptr_t)value;
+    e->link[which].ck = link_ck(rack, (uintptr_t)value);
+}
+
+static void oob_release(sz_small_oob_t *o)
+{
+    o->prev = ~(uintptr_t)0;
+    o->next = ~(uintptr_t)0;
+    o->ptr = 0;
+}
+
+sz_small_oob_t *sz_small_oob_find(void *block, uint32_t msize)
+{
+    if (!sz_small_needs_oob(block, msize))
+        return NULL;
+    sz_region_t r = sz_region_of(SZ_SMALL, block);
+    uint16_t want = (uint16_t)(sz_index_of(SZ_SMALL, r, block) | SZ_SMALL_IS_OOB);
+    sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
+    for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
+        if (oob[i].ptr == want)
+            return &oob[i];
+    return NULL;
+}
+
+/* The entry for a block about to be listed: an unused oob slot of its
+ * region if it qualifies and one is left, else the block itself. */
+static void *entry_for_push(sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    void *block = sz_ptr_of(SZ_SMALL, r, idx);
+    if (!sz_small_needs_oob(block, msize))
+        return block;
+    sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
+    for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
+        if (oob[i].ptr == 0) {
+            oob[i].ptr = (uint16_t)(idx | SZ_SMALL_IS_OOB);
+            return &oob[i];
+        }
+    return block;
+}
+
+/* A link read from a list must point into one of this rack's regions
+ * before it is followed (a damaged in-place link passes the 8-bit
+ * checksum 1 time in 256). */
+static bool in_zone(sz_rack_t *rack, void *block, const char *which, void *p)
+{
+    if (p == NULL || sz_region_set_contains(&rack->regions, (uintptr_t)p & ~(SZ_SMALL_REGION_SIZE - 1)))
+        return true;
+    SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+              "small_free_list_remove_ptr: Internal invariant broken (%s ptr outside the zone): "
+              "ptr=%p, %s=%p",
+              which, block, which, p);
+    return false;
+}
+
+void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
+{
+    unsigned slot = sz_slot_for(SZ_SMALL, msize);
+    void *head = m->heads[slot];
+    if (head) {
+        void *hp;
+        if (!sz_small_link_get(rack, head, 0, &hp, false))
+            return; /* reported; the block stays off the lists (leaked) */
+        if (hp != NULL) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, head,
+                      "small_free_list_add_ptr: Internal invariant broken (free_head->previous): "
+                      "ptr=%p, free_head=%p, free_head->previous=%p",
+                      sz_ptr_of(SZ_SMALL, r, idx), head, hp);
+            return;
+        }
+    }
+    void *e = entry_for_push(r, idx, msize);
+    link_set(rack, e, 0, NULL);
+    link_set(rack, e, 1, head);
+    if (head)
+        link_set(rack, head, 0, e);
+    else
+        sz_bit_set(m, slot);
+    m->heads[slot] = e;
+}
+
+bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
+{
+    unsigned slot = sz_slot_for(SZ_SMALL, msize);
+    sz_small_oob_t *o = sz_small_oob_find(block, msize);
+    void *e = o ? (void *)o : block;
+    void *prev, *next, *back;
+    if (!sz_small_link_get(rack, e, 0, &prev, false) || !sz_small_link_get(rack, e, 1, &next, false))
+        return false;
+    if (!in_zone(rack, block, "prev", prev) || !in_zone(rack, block, "next", next))
+        return false;
+    if (prev) {
+        if (!sz_small_link_get(rack, prev, 1, &back, false))
+            return false;
+        if (back != e) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                      "small_free_list_remove_ptr: Internal invariant broken (next ptr of prev): "
+                      "ptr=%p, prev_next=%p",
+                      block, back);
+            return false;
+        }
+    } else if (m->heads[slot] != e) {
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                  "small_free_list_remove_ptr: Internal invariant broken (head of list): "
+                  "ptr=%p, head=%p",
+                  block, sz_small_entry_block(m->heads[slot]));
+        return false;
+    }
+    if (next) {
+        if (!sz_small_link_get(rack, next, 0, &back, false))
+            return false;
+        if (back != e) {
+            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                      "small_free_list_remove_ptr: Internal invariant broken (prev ptr of next): "
+                      "ptr=%p, next_prev=%p",
+                      block, back);
+            return false;
+        }
+        link_set(rack, next, 0, prev);
+    }
+    if (prev) {
+        link_set(rack, prev, 1, next);
+    } else {
+        m->heads[slot] = next;
+        if (next == NULL)
+            sz_bit_clear(m, slot);
+    }
+    if (o)
+        oob_release(o);
+    return true;
+}
