@@ -78,7 +78,7 @@ int main(void)
         CHECK_MSG(((uintptr_t)a[1] & (page - 1)) == 0, "a[1] = %p not page-aligned", a[1]);
         memset(a[1], 0x5c, 2 * page);
         free_uncached(z, a[1], 1536);
-        sz_small_oob_t *o = sz_small_oob_find(a[1], (uint32_t)(2 * page / 512));
+        sz_small_oob_t *o = sz_small_oob_find(&((sz_zone_t *)z)->racks[SZ_SMALL], a[1], (uint32_t)(2 * page / 512));
         CHECK_MSG(o != NULL, "no out-of-band entry for %p", a[1]);
         if (o) {
             sz_region_t r = sz_region_of(SZ_SMALL, a[1]);
@@ -125,14 +125,14 @@ int main(void)
         for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
             used += r->oob[i].ptr != 0;
         for (int i = 0; i < N; i += 2)
-            inplace += sz_small_oob_find(b[i], (uint32_t)(page / 512)) == NULL;
+            inplace += sz_small_oob_find(&((sz_zone_t *)z)->racks[SZ_SMALL], b[i], (uint32_t)(page / 512)) == NULL;
         CHECK_EQ(used, SZ_SMALL_OOB_COUNT);
         CHECK_EQ(inplace, N / 2 - SZ_SMALL_OOB_COUNT);
         CHECK(mallet_check(z));
         /* A damaged in-place link is still caught by its checksum. */
         void *victim = NULL;
         for (int i = 0; i < N && victim == NULL; i += 2)
-            if (sz_small_oob_find(b[i], (uint32_t)(page / 512)) == NULL)
+            if (sz_small_oob_find(&((sz_zone_t *)z)->racks[SZ_SMALL], b[i], (uint32_t)(page / 512)) == NULL)
                 victim = b[i];
         CHECK(victim != NULL);
         if (victim) {

@@ -61,7 +61,7 @@ static int check_oob(sz_rack_t *rack, sz_region_t r, size_t *noob)
         void *b = sz_ptr_of(SZ_SMALL, r, idx);
         uint32_t fm = idx < SZ_SMALL_NQUANTA && (oob[i].ptr & SZ_SMALL_IS_OOB)
                           ? rack->ops->free_msize(r, idx) : 0;
-        if (fm == 0 || !sz_small_needs_oob(b, fm))
+        if (fm == 0 || !sz_small_needs_oob(b, fm, rack->page_size))
             return fail(z, &oob[i], "small region %p: out-of-band entry %u (0x%x) names %p, "
                                     "not a page-aligned free block of a page or more",
                         (void *)r, i, oob[i].ptr, b);
@@ -196,7 +196,7 @@ static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect,
                 return fail(z, b, "%s magazine %d slot %u: entry %p has prev %p, expected %p", tn,
                             mi, s, e, p, prev);
             if (t == SZ_SMALL && sz_small_is_oob(e)) {
-                if (sz_small_oob_find(b, fm) != e)
+                if (sz_small_oob_find(rack, b, fm) != e)
                     return fail(z, b, "small magazine %d slot %u: out-of-band entry %p is not "
                                       "the one its block %p resolves to", mi, s, e, b);
                 seen_oob++;

@@ -95,6 +95,7 @@ typedef struct sz_rack {
     sz_region_set_t regions;
     uintptr_t list_cookie;     /* free-list checksum cookie */
     uintptr_t list_null;       /* encoded NULL link (sz_link_encode(rack, NULL)) */
+    size_t page_size;          /* the kernel page (small's out-of-band rule) */
     struct sz_zone *zone;
     const struct sz_tier_ops *ops;
 } sz_rack_t;
@@ -277,9 +278,8 @@ static inline void sz_bit_clear(sz_magazine_t *m, unsigned slot)
  * A small list links *entries*: the free block itself (in-place entry
  * {ptr, 8-bit ck}{ptr, 8-bit ck}) or a slot of the region's oob array
  * (sz_small_oob_t) for a block that starts on a page and spans a page. */
-static inline bool sz_small_needs_oob(const void *block, uint32_t msize)
+static inline bool sz_small_needs_oob(const void *block, uint32_t msize, size_t page)
 {
-    size_t page = mallet_os_page_size();
     return ((uintptr_t)block & (page - 1)) == 0 && ((size_t)msize << SZ_SMALL_QSHIFT) >= page;
 }
 static inline bool sz_small_is_oob(const void *entry)
@@ -297,7 +297,7 @@ static inline void *sz_small_entry_block(void *entry)
     return sz_ptr_of(SZ_SMALL, r, ((sz_small_oob_t *)entry)->ptr & ~SZ_SMALL_IS_OOB);
 }
 /* The oob slot holding block's entry, or NULL (entry in place). */
-sz_small_oob_t *sz_small_oob_find(void *block, uint32_t msize);
+sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t msize);
 void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
 bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
 /* Read a link of a small entry (0 prev, 1 next); false after a checksum

@@ -66,6 +66,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
     rack->list_cookie = t == SZ_TINY ? (uintptr_t)z->entropy
                                      : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
     rack->list_null = sz_link_encode(rack, NULL);
+    rack->page_size = sz_page();
     size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
     void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
     if (map == NULL)
@@ -235,7 +236,7 @@ static bool advise_range(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t 
      * entry out of band (scalable_small_list.c). */
     void *block = sz_ptr_of(t, r, idx);
     uintptr_t lo = (uintptr_t)block + 32;
-    if (t == SZ_SMALL && sz_small_oob_find(block, msize))
+    if (t == SZ_SMALL && sz_small_oob_find(rack, block, msize))
         lo = (uintptr_t)block;
     uintptr_t hi = (uintptr_t)sz_ptr_of(t, r, idx + msize) - (t == SZ_TINY ? 2 : 0);
     lo = sz_round_up(lo, page);

@@ -48,15 +48,18 @@ typedef struct __attribute__((packed)) sz_small_inplace {
 
 _Static_assert(sizeof(sz_small_inplace_t) == 18 && sizeof(sz_small_oob_t) == 18, "18-byte entries");
 
-static inline uint8_t link_ck(const sz_rack_t *rack, uintptr_t p)
+#define SL_INLINE static inline __attribute__((always_inline))
+
+SL_INLINE uint8_t link_ck(const sz_rack_t *rack, uintptr_t p)
 {
     /* rack->list_cookie is already ~entropy ^ rack address for small */
     return sz_ck(p ^ rack->list_cookie);
 }
 
-bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet)
+/* Quiet read of link `which` (0 prev, 1 next) of an entry. */
+SL_INLINE bool link_read(const sz_rack_t *rack, void *entry, bool oob, int which, void **out)
 {
-    if (sz_small_is_oob(entry)) {
+    if (oob) {
         sz_small_oob_t *o = entry;
         *out = (void *)(which ? o->next : o->prev);
         return true;
@@ -64,20 +67,31 @@ bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool
     sz_small_inplace_t *e = entry;
     uintptr_t p = e->link[which].ptr;
     *out = (void *)p;
-    if (e->link[which].ck == link_ck(rack, p))
+    return e->link[which].ck == link_ck(rack, p);
+}
+
+static __attribute__((noinline, cold)) void report_checksum(sz_rack_t *rack, void *entry, int which)
+{
+    SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, entry,
+              "Incorrect checksum for freed object %p: probably modified after being "
+              "freed.\nCorrupt value: %p",
+              entry, (void *)((sz_small_inplace_t *)entry)->link[which].ptr);
+}
+
+bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet)
+{
+    if (link_read(rack, entry, sz_small_is_oob(entry), which, out))
         return true;
-    *out = NULL;
     if (!quiet)
-        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, entry,
-                  "Incorrect checksum for freed object %p: probably modified after being "
-                  "freed.\nCorrupt value: %p",
-                  entry, (void *)p);
+        report_checksum(rack, entry, which);
+    *out = NULL;
     return false;
 }
 
-static void link_set(sz_rack_t *rack, void *entry, int which, void *value)
+/* Store value (whose checksum is ck) in link `which` of an entry. */
+SL_INLINE void link_write(void *entry, bool oob, int which, void *value, uint8_t ck)
 {
-    if (sz_small_is_oob(entry)) {
+    if (oob) {
         sz_small_oob_t *o = entry;
         if (which)
             o->next = (uintptr_t)value;
@@ -87,7 +101,18 @@ static void link_set(sz_rack_t *rack, void *entry, int which, void *value)
     }
     sz_small_inplace_t *e = entry;
     e->link[which].ptr = (uintptr_t)value;
-    e->link[which].ck = link_ck(rack, (uintptr_t)value);
+    e->link[which].ck = ck;
+}
+
+/* Does link `which` of entry point at target (whose checksum is ck)? */
+SL_INLINE bool link_is(void *entry, bool oob, int which, void *target, uint8_t ck)
+{
+    if (oob) {
+        sz_small_oob_t *o = entry;
+        return (which ? o->next : o->prev) == (uintptr_t)target;
+    }
+    sz_small_inplace_t *e = entry;
+    return e->link[which].ptr == (uintptr_t)target && e->link[which].ck == ck;
 }
 
 static void oob_release(sz_small_oob_t *o)
@@ -97,9 +122,9 @@ static void oob_release(sz_small_oob_t *o)
     o->ptr = 0;
 }
 
-sz_small_oob_t *sz_small_oob_find(void *block, uint32_t msize)
+sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t msize)
 {
-    if (!sz_small_needs_oob(block, msize))
+    if (!sz_small_needs_oob(block, msize, rack->page_size))
         return NULL;
     sz_region_t r = sz_region_of(SZ_SMALL, block);
     uint16_t want = (uint16_t)(sz_index_of(SZ_SMALL, r, block) | SZ_SMALL_IS_OOB);
@@ -112,10 +137,10 @@ sz_small_oob_t *sz_small_oob_find(void *block, uint32_t msize)
 
 /* The entry for a block about to be listed: an unused oob slot of its
  * region if it qualifies and one is left, else the block itself. */
-static void *entry_for_push(sz_region_t r, uint32_t idx, uint32_t msize)
+SL_INLINE void *entry_for_push(const sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t msize)
 {
     void *block = sz_ptr_of(SZ_SMALL, r, idx);
-    if (!sz_small_needs_oob(block, msize))
+    if (!sz_small_needs_oob(block, msize, rack->page_size))
         return block;
     sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
     for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
@@ -128,10 +153,13 @@ static void *entry_for_push(sz_region_t r, uint32_t idx, uint32_t msize)
 
 /* A link read from a list must point into one of this rack's regions
  * before it is followed (a damaged in-place link passes the 8-bit
- * checksum 1 time in 256). */
-static bool in_zone(sz_rack_t *rack, void *block, const char *which, void *p)
+ * checksum 1 time in 256). A neighbour in the block's own region (the
+ * usual case) needs no hash probe. */
+SL_INLINE bool in_zone(sz_rack_t *rack, void *block, const char *which, void *p)
 {
-    if (p == NULL || sz_region_set_contains(&rack->regions, (uintptr_t)p & ~(SZ_SMALL_REGION_SIZE - 1)))
+    uintptr_t mask = ~(SZ_SMALL_REGION_SIZE - 1);
+    if (p == NULL || ((uintptr_t)p & mask) == ((uintptr_t)block & mask) ||
+        sz_region_set_contains(&rack->regions, (uintptr_t)p & mask))
         return true;
     SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
               "small_free_list_remove_ptr: Internal invariant broken (%s ptr outside the zone): "
@@ -144,10 +172,13 @@ void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32
 {
     unsigned slot = sz_slot_for(SZ_SMALL, msize);
     void *head = m->heads[slot];
+    bool head_oob = head && sz_small_is_oob(head);
     if (head) {
         void *hp;
-        if (!sz_small_link_get(rack, head, 0, &hp, false))
-            return; /* reported; the block stays off the lists (leaked) */
+        if (!link_read(rack, head, head_oob, 0, &hp)) {
+            report_checksum(rack, head, 0);
+            return; /* the block stays off the lists (leaked) */
+        }
         if (hp != NULL) {
             SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, head,
                       "small_free_list_add_ptr: Internal invariant broken (free_head->previous): "
@@ -156,30 +187,45 @@ void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32
             return;
         }
     }
-    void *e = entry_for_push(r, idx, msize);
-    link_set(rack, e, 0, NULL);
-    link_set(rack, e, 1, head);
+    void *e = entry_for_push(rack, r, idx, msize);
+    bool e_oob = e != sz_ptr_of(SZ_SMALL, r, idx);
+    link_write(e, e_oob, 0, NULL, link_ck(rack, 0));
+    link_write(e, e_oob, 1, head, e_oob ? 0 : link_ck(rack, (uintptr_t)head));
     if (head)
-        link_set(rack, head, 0, e);
+        link_write(head, head_oob, 0, e, head_oob ? 0 : link_ck(rack, (uintptr_t)e));
     else
         sz_bit_set(m, slot);
     m->heads[slot] = e;
 }
 
+/* Unlinking verifies the entry's two links, and that its neighbours link
+ * back to it, with one checksum per distinct pointer: the entry's own
+ * (for the back links) and, when the entry is in place, its neighbours'
+ * (verified stored values, copied when relinking). */
 bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize)
 {
     unsigned slot = sz_slot_for(SZ_SMALL, msize);
-    sz_small_oob_t *o = sz_small_oob_find(block, msize);
+    sz_small_oob_t *o = sz_small_oob_find(rack, block, msize);
     void *e = o ? (void *)o : block;
-    void *prev, *next, *back;
-    if (!sz_small_link_get(rack, e, 0, &prev, false) || !sz_small_link_get(rack, e, 1, &next, false))
+    bool e_oob = o != NULL;
+    void *prev, *next;
+    if (!link_read(rack, e, e_oob, 0, &prev)) {
+        report_checksum(rack, e, 0);
         return false;
+    }
+    if (!link_read(rack, e, e_oob, 1, &next)) {
+        report_checksum(rack, e, 1);
+        return false;
+    }
     if (!in_zone(rack, block, "prev", prev) || !in_zone(rack, block, "next", next))
         return false;
+    uint8_t ck_e = link_ck(rack, (uintptr_t)e);
+    bool prev_oob = prev && sz_small_is_oob(prev), next_oob = next && sz_small_is_oob(next);
     if (prev) {
-        if (!sz_small_link_get(rack, prev, 1, &back, false))
-            return false;
-        if (back != e) {
+        if (!link_is(prev, prev_oob, 1, e, ck_e)) {
+            void *back;
+            if (!sz_small_link_get(rack, prev, 1, &back, false))
+                return false;
             SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
                       "small_free_list_remove_ptr: Internal invariant broken (next ptr of prev): "
                       "ptr=%p, prev_next=%p",
@@ -193,21 +239,25 @@ bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32
                   block, sz_small_entry_block(m->heads[slot]));
         return false;
     }
-    if (next) {
+    if (next && !link_is(next, next_oob, 0, e, ck_e)) {
+        void *back;
         if (!sz_small_link_get(rack, next, 0, &back, false))
             return false;
-        if (back != e) {
-            SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
-                      "small_free_list_remove_ptr: Internal invariant broken (prev ptr of next): "
-                      "ptr=%p, next_prev=%p",
-                      block, back);
-            return false;
-        }
-        link_set(rack, next, 0, prev);
+        SZ_REPORT(rack->zone, MALLET_ERR_FREELIST_CORRUPTION, true, block,
+                  "small_free_list_remove_ptr: Internal invariant broken (prev ptr of next): "
+                  "ptr=%p, next_prev=%p",
+                  block, back);
+        return false;
     }
-    if (prev) {
-        link_set(rack, prev, 1, next);
-    } else {
+    /* The checksums of prev and next: stored (and verified) in an
+     * in-place entry; computed only for an oob entry's raw links. */
+    if (next)
+        link_write(next, next_oob, 0, prev,
+                   next_oob ? 0 : e_oob ? link_ck(rack, (uintptr_t)prev) : ((sz_small_inplace_t *)e)->link[0].ck);
+    if (prev)
+        link_write(prev, prev_oob, 1, next,
+                   prev_oob ? 0 : e_oob ? link_ck(rack, (uintptr_t)next) : ((sz_small_inplace_t *)e)->link[1].ck);
+    else {
         m->heads[slot] = next;
         if (next == NULL)
             sz_bit_clear(m, slot);
