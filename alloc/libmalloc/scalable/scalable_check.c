@@ -54,7 +54,11 @@ static int check_oob(sz_rack_t *rack, sz_region_t r, size_t *noob)
 {
     sz_zone_t *z = rack->zone;
     sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
+    uint32_t used = ((sz_small_meta_t *)r)->oob_used;
     for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++) {
+        if (((used >> i) & 1) != (oob[i].ptr != 0))
+            return fail(z, &oob[i], "small region %p: out-of-band entry %u (0x%x) disagrees with the "
+                                    "used-slot mask 0x%x", (void *)r, i, oob[i].ptr, used);
         if (oob[i].ptr == 0)
             continue;
         uint32_t idx = oob[i].ptr & ~SZ_SMALL_IS_OOB;
@@ -167,6 +171,10 @@ static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect,
         if (bit != (m->heads[s] != NULL))
             return fail(z, m->heads[s], "%s magazine %d: slot %u bitmap bit %d but head %p", tn, mi,
                         s, bit, m->heads[s]);
+        if (t == SZ_SMALL && m->heads[s] &&
+            (uint8_t)m->heads_enc[s] != sz_ck((uintptr_t)m->heads[s] ^ rack->list_cookie))
+            return fail(z, m->heads[s], "small magazine %d: slot %u head %p has a stale cached checksum",
+                        mi, s, m->heads[s]);
         void *prev = NULL;
         for (void *e = m->heads[s]; e;) {
             /* small lists link entries, possibly out of band */

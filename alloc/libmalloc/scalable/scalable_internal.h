@@ -74,7 +74,8 @@ typedef struct sz_magazine {
      * (undefined otherwise): the head's encoding is what a push stores in
      * the new block's next link and what unlinking the head compares its
      * successor's prev link against, so keeping it saves a checksum there;
-     * a pop gets the new head's encoding for free (the stored next link). */
+     * a pop gets the new head's encoding for free (the stored next link).
+     * Small keeps the head's 8-bit link checksum here instead. */
     uintptr_t heads_enc[SZ_MAX_SLOTS];
     sz_region_t last_region;  /* the region whose free tail we carve */
     size_t bytes_used;        /* bytes in allocated blocks of owned regions */
@@ -96,6 +97,7 @@ typedef struct sz_rack {
     uintptr_t list_cookie;     /* free-list checksum cookie */
     uintptr_t list_null;       /* encoded NULL link (sz_link_encode(rack, NULL)) */
     size_t page_size;          /* the kernel page (small's out-of-band rule) */
+    uint8_t small_ck_null;     /* small: the 8-bit checksum of a NULL link */
     struct sz_zone *zone;
     const struct sz_tier_ops *ops;
 } sz_rack_t;

@@ -67,6 +67,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
                                      : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
     rack->list_null = sz_link_encode(rack, NULL);
     rack->page_size = sz_page();
+    rack->small_ck_null = sz_ck(0 ^ rack->list_cookie);
     size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
     void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
     if (map == NULL)

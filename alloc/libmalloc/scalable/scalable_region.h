@@ -124,8 +124,12 @@ typedef struct sz_small_meta {
     sz_region_trailer_t trailer;
     uint16_t meta[SZ_SMALL_NQUANTA];
     sz_small_oob_t oob[SZ_SMALL_OOB_COUNT];
+    /* bit i set iff oob[i] is in use: mallet's shortcut for the slot
+     * searches (libmalloc scans the array) */
+    uint32_t oob_used;
     uint32_t cookie;
 } sz_small_meta_t;
+_Static_assert(SZ_SMALL_OOB_COUNT <= 32, "oob_used is one word");
 
 /* Medium: trailer, meta words, madvise words, cookie, heap. */
 typedef struct sz_medium_meta {

@@ -117,6 +117,8 @@ SL_INLINE bool link_is(void *entry, bool oob, int which, void *target, uint8_t c
 
 static void oob_release(sz_small_oob_t *o)
 {
+    sz_small_meta_t *r = (sz_small_meta_t *)((uintptr_t)o & ~(SZ_SMALL_REGION_SIZE - 1));
+    r->oob_used &= ~(1u << (o - r->oob));
     o->prev = ~(uintptr_t)0;
     o->next = ~(uintptr_t)0;
     o->ptr = 0;
@@ -128,10 +130,12 @@ sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t m
         return NULL;
     sz_region_t r = sz_region_of(SZ_SMALL, block);
     uint16_t want = (uint16_t)(sz_index_of(SZ_SMALL, r, block) | SZ_SMALL_IS_OOB);
-    sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
-    for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
-        if (oob[i].ptr == want)
-            return &oob[i];
+    sz_small_meta_t *sm = (sz_small_meta_t *)r;
+    for (uint32_t bits = sm->oob_used; bits; bits &= bits - 1) {
+        unsigned i = (unsigned)__builtin_ctz(bits);
+        if (sm->oob[i].ptr == want)
+            return &sm->oob[i];
+    }
     return NULL;
 }
 
@@ -142,13 +146,14 @@ SL_INLINE void *entry_for_push(const sz_rack_t *rack, sz_region_t r, uint32_t id
     void *block = sz_ptr_of(SZ_SMALL, r, idx);
     if (!sz_small_needs_oob(block, msize, rack->page_size))
         return block;
-    sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
-    for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++)
-        if (oob[i].ptr == 0) {
-            oob[i].ptr = (uint16_t)(idx | SZ_SMALL_IS_OOB);
-            return &oob[i];
-        }
-    return block;
+    sz_small_meta_t *sm = (sz_small_meta_t *)r;
+    uint32_t unused = ~sm->oob_used & (uint32_t)((1ull << SZ_SMALL_OOB_COUNT) - 1);
+    if (unused == 0)
+        return block;
+    unsigned i = (unsigned)__builtin_ctz(unused);
+    sm->oob_used |= 1u << i;
+    sm->oob[i].ptr = (uint16_t)(idx | SZ_SMALL_IS_OOB);
+    return &sm->oob[i];
 }
 
 /* A link read from a list must point into one of this rack's regions
@@ -189,13 +194,17 @@ void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32
     }
     void *e = entry_for_push(rack, r, idx, msize);
     bool e_oob = e != sz_ptr_of(SZ_SMALL, r, idx);
-    link_write(e, e_oob, 0, NULL, link_ck(rack, 0));
-    link_write(e, e_oob, 1, head, e_oob ? 0 : link_ck(rack, (uintptr_t)head));
+    /* heads_enc[slot] holds the head's checksum (small's use of it) */
+    uint8_t ck_head = head ? (uint8_t)m->heads_enc[slot] : rack->small_ck_null;
+    uint8_t ck_e = link_ck(rack, (uintptr_t)e);
+    link_write(e, e_oob, 0, NULL, rack->small_ck_null);
+    link_write(e, e_oob, 1, head, ck_head);
     if (head)
-        link_write(head, head_oob, 0, e, head_oob ? 0 : link_ck(rack, (uintptr_t)e));
+        link_write(head, head_oob, 0, e, ck_e);
     else
         sz_bit_set(m, slot);
     m->heads[slot] = e;
+    m->heads_enc[slot] = ck_e;
 }
 
 /* Unlinking verifies the entry's two links, and that its neighbours link
@@ -219,7 +228,9 @@ bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32
     }
     if (!in_zone(rack, block, "prev", prev) || !in_zone(rack, block, "next", next))
         return false;
-    uint8_t ck_e = link_ck(rack, (uintptr_t)e);
+    /* the head's checksum is kept with the head */
+    uint8_t ck_e = prev == NULL && m->heads[slot] == e ? (uint8_t)m->heads_enc[slot]
+                                                       : link_ck(rack, (uintptr_t)e);
     bool prev_oob = prev && sz_small_is_oob(prev), next_oob = next && sz_small_is_oob(next);
     if (prev) {
         if (!link_is(prev, prev_oob, 1, e, ck_e)) {
@@ -251,14 +262,15 @@ bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32
     }
     /* The checksums of prev and next: stored (and verified) in an
      * in-place entry; computed only for an oob entry's raw links. */
+    uint8_t ck_prev = e_oob ? link_ck(rack, (uintptr_t)prev) : ((sz_small_inplace_t *)e)->link[0].ck;
+    uint8_t ck_next = e_oob ? link_ck(rack, (uintptr_t)next) : ((sz_small_inplace_t *)e)->link[1].ck;
     if (next)
-        link_write(next, next_oob, 0, prev,
-                   next_oob ? 0 : e_oob ? link_ck(rack, (uintptr_t)prev) : ((sz_small_inplace_t *)e)->link[0].ck);
+        link_write(next, next_oob, 0, prev, ck_prev);
     if (prev)
-        link_write(prev, prev_oob, 1, next,
-                   prev_oob ? 0 : e_oob ? link_ck(rack, (uintptr_t)next) : ((sz_small_inplace_t *)e)->link[1].ck);
+        link_write(prev, prev_oob, 1, next, ck_next);
     else {
         m->heads[slot] = next;
+        m->heads_enc[slot] = ck_next;
         if (next == NULL)
             sz_bit_clear(m, slot);
     }
