@@ -305,9 +305,11 @@ static inline void *sz_small_entry_block(void *entry)
     return sz_ptr_of(SZ_SMALL, r, ((sz_small_oob_t *)entry)->ptr & ~SZ_SMALL_IS_OOB);
 }
 /* The oob slot holding block's entry, or NULL (entry in place). */
-sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t msize);
-void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
-bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
+/* Inline, defined in scalable_small_list.h (included at the end). */
+static inline sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t msize);
+static inline void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx,
+                                      uint32_t msize);
+static inline bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
 /* Read a link of a small entry (0 prev, 1 next); false after a checksum
  * report (quiet: no report). */
 bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet);
@@ -474,5 +476,7 @@ static inline void sz_debug_tick(sz_zone_t *z)
         sz_debug_tick_slow(z);
 }
 void sz_debug_zone_created(sz_zone_t *z);
+
+#include "scalable_small_list.h"
 
 #endif /* MALLET_SCALABLE_INTERNAL_H */
