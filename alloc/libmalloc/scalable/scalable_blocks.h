@@ -245,18 +245,24 @@ static inline uint16_t *sz_medium_madv_words(sz_region_t r)
     return ((sz_medium_meta_t *)r)->madv;
 }
 
-static inline void sz_medium_reuse(sz_region_t r, uint32_t idx, uint32_t msize)
+/* Make [idx, idx+n) one run (clean or dirty) of the madvise words. idx
+ * must start a run or lie in the untouched tail (all words 0). Runs
+ * inside are forgotten; a run that starts inside and ends past idx+n
+ * keeps its state for the part past idx+n. Out of line: scalable_medium.c. */
+void sz_medium_mark_run(sz_region_t r, uint32_t idx, uint32_t n, bool clean);
+
+/* An allocated medium block is one dirty run. Every caller passes a run
+ * start (a free block's start, an allocated block's start, or the tail). */
+static inline void sz_medium_set_inuse(sz_region_t r, uint32_t idx, uint32_t msize)
 {
-    uint16_t *madv = sz_medium_madv_words(r);
-    madv[idx] = 0;
-    madv[idx + msize - 1] = 0;
+    sz_meta_set_inuse(r, idx, msize);
+    sz_medium_mark_run(r, idx, msize, false);
 }
 
-/* Forgetting a free block also forgets its clean state. */
+/* Merging free blocks keeps their runs: only the meta words change. */
 static inline void sz_medium_unmark(sz_region_t r, uint32_t idx, uint32_t msize)
 {
     sz_meta_unmark(r, idx, msize);
-    sz_medium_reuse(r, idx, msize);
 }
 
 #endif /* MALLET_SCALABLE_BLOCKS_H */

@@ -14,7 +14,9 @@
  * then every free list: links decode (checksums), prev/next agree, each
  * entry is a free block of the right slot in a region of that magazine,
  * the slot bitmap matches, and the lists hold exactly the free blocks the
- * region walk found. Then the large table. The first problem is reported
+ * region walk found. Small also: every used out-of-band entry names a
+ * distinct page-aligned free block of a page or more, and the lists meet
+ * exactly the used ones. Then the large table. The first problem is reported
  * as MALLET_ERR_CHECK_FAILED with what and where; check() returns 0.
  * Checksums are verified quietly here so the report is a check failure,
  * not a free-list corruption abort from inside the walk.
@@ -44,6 +46,59 @@ static bool quiet_decode(const sz_rack_t *rack, uintptr_t stored, void **out)
     return sz_link_encode(rack, (void *)p) == stored;
 }
 
+/* Small: every used out-of-band slot of r names a distinct free block
+ * that qualifies for one (page-aligned, at least a page); unused slots
+ * are all-empty. Adds the used slots to *noob (the list walk must meet
+ * exactly that many oob entries). */
+static int check_oob(sz_rack_t *rack, sz_region_t r, size_t *noob)
+{
+    sz_zone_t *z = rack->zone;
+    sz_small_oob_t *oob = ((sz_small_meta_t *)r)->oob;
+    uint32_t used = ((sz_small_meta_t *)r)->oob_used;
+    for (unsigned i = 0; i < SZ_SMALL_OOB_COUNT; i++) {
+        if (((used >> i) & 1) != (oob[i].ptr != 0))
+            return fail(z, &oob[i], "small region %p: out-of-band entry %u (0x%x) disagrees with the "
+                                    "used-slot mask 0x%x", (void *)r, i, oob[i].ptr, used);
+        if (oob[i].ptr == 0)
+            continue;
+        uint32_t idx = oob[i].ptr & ~SZ_SMALL_IS_OOB;
+        void *b = sz_ptr_of(SZ_SMALL, r, idx);
+        uint32_t fm = idx < SZ_SMALL_NQUANTA && (oob[i].ptr & SZ_SMALL_IS_OOB)
+                          ? rack->ops->free_msize(r, idx) : 0;
+        if (fm == 0 || !sz_small_needs_oob(b, fm, rack->page_size))
+            return fail(z, &oob[i], "small region %p: out-of-band entry %u (0x%x) names %p, "
+                                    "not a page-aligned free block of a page or more",
+                        (void *)r, i, oob[i].ptr, b);
+        for (unsigned j = 0; j < i; j++)
+            if (oob[j].ptr == oob[i].ptr)
+                return fail(z, &oob[i], "small region %p: out-of-band entries %u and %u both name %p",
+                            (void *)r, j, i, b);
+        (*noob)++;
+    }
+    return 1;
+}
+
+/* Medium: the madvise words cut [from, from+n) into runs exactly (length
+ * at both ends, 0 between); with whole set, [from, +n) must be one run. */
+static int check_runs(sz_zone_t *z, sz_region_t r, uint32_t from, uint32_t n, bool whole)
+{
+    const uint16_t *madv = ((sz_medium_meta_t *)r)->madv;
+    uint32_t pos = from, end = from + n;
+    while (pos < end) {
+        uint32_t len = madv[pos] & ~SZ_MADV_CLEAN;
+        if (len == 0 || pos + len > end || madv[pos + len - 1] != madv[pos] || (whole && len != n))
+            return fail(z, sz_ptr_of(SZ_MEDIUM, r, pos),
+                        "medium region %p: madvise words at quantum %u (0x%x) do not make a run of "
+                        "the block [%u, %u)", (void *)r, pos, madv[pos], from, end);
+        for (uint32_t i = pos + 1; i + 1 < pos + len; i++)
+            if (madv[i] != 0)
+                return fail(z, sz_ptr_of(SZ_MEDIUM, r, i),
+                            "medium region %p: madvise word %u (0x%x) inside a run", (void *)r, i, madv[i]);
+        pos += len;
+    }
+    return 1;
+}
+
 /* Walk one region; adds its free blocks to *nfree. */
 static int check_region(sz_rack_t *rack, sz_magazine_t *m, int mi, sz_region_t r, size_t *nfree)
 {
@@ -70,6 +125,8 @@ static int check_region(sz_rack_t *rack, sz_magazine_t *m, int mi, sz_region_t r
             if (idx + ms > r->tail_start)
                 return fail(z, sz_ptr_of(t, r, idx), "%s block %p: size %u quanta runs past the heap",
                             tn, sz_ptr_of(t, r, idx), ms);
+            if (t == SZ_MEDIUM && !check_runs(z, r, idx, ms, true))
+                return 0;
             bytes += (size_t)ms << sz_tiers[t].qshift;
             objects++;
             idx += ms;
@@ -85,9 +142,16 @@ static int check_region(sz_rack_t *rack, sz_magazine_t *m, int mi, sz_region_t r
             return fail(z, sz_ptr_of(t, r, idx), "%s free block %p follows another free block",
                         tn, sz_ptr_of(t, r, idx));
         prev_free = true;
+        if (t == SZ_MEDIUM && !check_runs(z, r, idx, fm, false))
+            return 0;
         (*nfree)++;
         idx += fm;
     }
+    if (t == SZ_MEDIUM)
+        for (uint32_t i = r->tail_start; i < nq; i++)
+            if (((sz_medium_meta_t *)r)->madv[i] != 0)
+                return fail(z, sz_ptr_of(t, r, i), "medium region %p: madvise word %u set in the free tail",
+                            (void *)r, i);
     /* Partial frees (memalign, in-place shrink) keep the object count, so
      * objects may exceed the walk only... never the reverse. */
     if (bytes != r->bytes_used || objects > r->objects_in_use)
@@ -96,20 +160,26 @@ static int check_region(sz_rack_t *rack, sz_magazine_t *m, int mi, sz_region_t r
     return 1;
 }
 
-static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect)
+static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect, size_t expect_oob)
 {
     sz_zone_t *z = rack->zone;
     sz_tier_t t = rack->tier;
     const char *tn = sz_tiers[t].name;
-    size_t seen = 0;
+    size_t seen = 0, seen_oob = 0;
     for (unsigned s = 0; s < sz_tiers[t].nslots; s++) {
         bool bit = (m->bitmap[s >> 6] >> (s & 63)) & 1;
         if (bit != (m->heads[s] != NULL))
             return fail(z, m->heads[s], "%s magazine %d: slot %u bitmap bit %d but head %p", tn, mi,
                         s, bit, m->heads[s]);
+        if (t == SZ_SMALL && m->heads[s] &&
+            (uint8_t)m->heads_enc[s] != sz_ck((uintptr_t)m->heads[s] ^ rack->list_cookie))
+            return fail(z, m->heads[s], "small magazine %d: slot %u head %p has a stale cached checksum",
+                        mi, s, m->heads[s]);
         void *prev = NULL;
-        for (void *b = m->heads[s]; b;) {
+        for (void *e = m->heads[s]; e;) {
+            /* small lists link entries, possibly out of band */
             sz_region_t r = NULL;
+            void *b = t == SZ_SMALL && sz_rack_owns(rack, e, &r) ? sz_small_entry_block(e) : e;
             if (((uintptr_t)b & ((1u << sz_tiers[t].qshift) - 1)) || !sz_rack_owns(rack, b, &r) ||
                 (uintptr_t)b < (uintptr_t)sz_heap(t, r))
                 return fail(z, b, "%s magazine %d slot %u: entry %p is not in any region", tn, mi,
@@ -121,25 +191,37 @@ static int check_lists(sz_rack_t *rack, sz_magazine_t *m, int mi, size_t expect)
             if (fm == 0 || sz_slot_for(t, fm) != s)
                 return fail(z, b, "%s magazine %d slot %u: entry %p is not a free block of that size (%u quanta)",
                             tn, mi, s, b, fm);
-            uintptr_t *links = b;
+            uintptr_t *links = e;
             void *p, *n;
-            if (!quiet_decode(rack, links[0], &p) || !quiet_decode(rack, links[1], &n))
+            bool ok = t == SZ_SMALL ? sz_small_link_get(rack, e, 0, &p, true) &&
+                                          sz_small_link_get(rack, e, 1, &n, true)
+                                    : quiet_decode(rack, links[0], &p) && quiet_decode(rack, links[1], &n);
+            if (!ok)
                 return fail(z, b, "Incorrect checksum for freed object %p: probably modified after "
                                   "being freed (free list of %s magazine %d)",
                             b, tn, mi);
             if (p != prev)
                 return fail(z, b, "%s magazine %d slot %u: entry %p has prev %p, expected %p", tn,
-                            mi, s, b, p, prev);
+                            mi, s, e, p, prev);
+            if (t == SZ_SMALL && sz_small_is_oob(e)) {
+                if (sz_small_oob_find(rack, b, fm) != e)
+                    return fail(z, b, "small magazine %d slot %u: out-of-band entry %p is not "
+                                      "the one its block %p resolves to", mi, s, e, b);
+                seen_oob++;
+            }
             if (++seen > expect)
                 return fail(z, b, "%s magazine %d: free lists hold more entries than the %zu free blocks (cycle?)",
                             tn, mi, expect);
-            prev = b;
-            b = n;
+            prev = e;
+            e = n;
         }
     }
     if (seen != expect)
         return fail(z, m, "%s magazine %d: free lists hold %zu entries, regions have %zu free blocks",
                     tn, mi, seen, expect);
+    if (seen_oob != expect_oob)
+        return fail(z, m, "%s magazine %d: free lists hold %zu out-of-band entries, regions have %zu in use",
+                    tn, mi, seen_oob, expect_oob);
     return 1;
 }
 
@@ -150,7 +232,7 @@ static int check_rack(sz_rack_t *rack)
     size_t regions = 0, heap = sz_heap_bytes(rack->tier);
     for (int mi = SZ_MAG_DEPOT; mi < (int)rack->nmags; mi++) {
         sz_magazine_t *m = &rack->mags[mi];
-        size_t nfree = 0, bytes = 0, objects = 0, n = 0;
+        size_t nfree = 0, noob = 0, bytes = 0, objects = 0, n = 0;
         bool last_seen = m->last_region == NULL;
         for (sz_region_t r = m->first; r; r = r->next) {
             if (!sz_region_set_contains(&rack->regions, (uintptr_t)r))
@@ -159,6 +241,8 @@ static int check_rack(sz_rack_t *rack)
             if (++n > rack->regions.count)
                 return fail(z, m, "%s magazine %d: region list longer than the hash (cycle?)", tn, mi);
             if (!check_region(rack, m, mi, r, &nfree))
+                return 0;
+            if (rack->tier == SZ_SMALL && !check_oob(rack, r, &noob))
                 return 0;
             bytes += r->bytes_used;
             objects += r->objects_in_use;
@@ -177,7 +261,7 @@ static int check_rack(sz_rack_t *rack)
                           rack->ops->inuse_msize(m->lf_region, (uint32_t)sz_index_of(rack->tier, m->lf_region, m->lf_ptr)) != m->lf_msize))
             return fail(z, m->lf_ptr, "%s magazine %d: last-free cache %p is inconsistent", tn, mi,
                         m->lf_ptr);
-        if (!check_lists(rack, m, mi, nfree))
+        if (!check_lists(rack, m, mi, nfree, noob))
             return 0;
         regions += n;
     }

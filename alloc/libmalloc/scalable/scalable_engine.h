@@ -40,8 +40,10 @@ SZ_INLINE void b_set_inuse(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t ms
 {
     if (t == SZ_TINY)
         sz_tiny_set_inuse(r, idx, msize);
-    else
+    else if (t == SZ_SMALL)
         sz_meta_set_inuse(r, idx, msize);
+    else
+        sz_medium_set_inuse(r, idx, msize);
 }
 SZ_INLINE void b_set_free(sz_tier_t t, sz_region_t r, uint32_t idx, uint32_t msize)
 {
@@ -111,6 +113,8 @@ SZ_INLINE void *alloc_from_list(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, 
                                 uint32_t msize, bool *corrupt)
 {
     void *blk = m->heads[slot];
+    if (t == SZ_SMALL)
+        blk = sz_small_entry_block(blk); /* the head may be an oob entry */
     sz_region_t r = sz_region_of(t, blk);
     uint32_t idx = (uint32_t)sz_index_of(t, r, blk);
     if (!sz_region_cookie_ok_v(rack->zone, t, r, rack->zone->region_cookie)) {
@@ -147,6 +151,8 @@ SZ_INLINE void *mag_alloc_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m,
 {
     if (m->lf_ptr && m->lf_msize == msize) {
         void *p = m->lf_ptr;
+        if (t == SZ_MEDIUM) /* it may have been madvised on the way in */
+            sz_medium_mark_run(m->lf_region, (uint32_t)sz_index_of(t, m->lf_region, p), msize, false);
         m->lf_ptr = NULL;
         m->lf_region = NULL;
         return p; /* still counted as in use while cached */
@@ -258,6 +264,8 @@ SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int m
         /* Give it back to the free tail: keeps the tail one big run. */
         if (r->tail_start < sz_nquanta(t))
             b_unmark(t, r, r->tail_start, 1);
+        if (t == SZ_MEDIUM) /* the tail keeps no madvise runs */
+            sz_medium_forget_runs(r, start, r->tail_start - start);
         r->tail_start = start;
         b_mark_tail(t, r, start);
         return;
@@ -267,7 +275,7 @@ SZ_INLINE void free_locked(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, int m
     if (mag_index == SZ_MAG_DEPOT)
         sz_rack_depot_after_free(rack, r, start, total, idx, msize); /* may unmap r */
     else if (t == SZ_MEDIUM)
-        sz_medium_freed(rack, m, r, start, total);
+        sz_medium_freed(rack, m, r, start, total, idx, msize);
 }
 
 /* The checks every free of a pointer inside a region goes through. Returns
@@ -311,6 +319,8 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
         else if (z->s.zero_on_free)
             memset(p, 0, qbytes(t, msize));
     }
+    if (t == SZ_MEDIUM && mi != SZ_MAG_DEPOT)
+        sz_medium_before_cache(rack, m, r, p, msize);
     if (mi != SZ_MAG_DEPOT && msize < b_lf_max_msize(t)) {
         /* Keep this block warm; really free the previous occupant. */
         void *old = m->lf_ptr;

@@ -12,10 +12,11 @@
  *
  * so a use-after-free write into a freed block's first 16 bytes is caught
  * with high probability the next time the list is walked ("Incorrect
- * checksum for freed object"). Apple stores small/medium links as
- * {ptr, 8-bit checksum} and uses PAC on arm64e; we use the 4-bit rotated
- * form for all tiers with a different cookie per rack — one format, one
- * decoder.
+ * checksum for freed object"). Small lists are different (in-place
+ * {ptr, 8-bit checksum} entries plus out-of-band entries, as libmalloc's):
+ * scalable_small_list.c, which sz_list_push_t/sz_list_remove_t hand the
+ * small tier to. Medium uses the 4-bit rotated form here where libmalloc
+ * uses small's entry format; arm64e's PAC is not modelled.
  *
  * Speed: the push/remove fast paths are inline (scalable_internal.h). A
  * stored link decodes to p exactly when it equals encode(p), so "does the
@@ -53,6 +54,10 @@ bool sz_link_decode(sz_rack_t *rack, void *block, uintptr_t stored, void **out)
 void *sz_list_next_raw(sz_rack_t *rack, void *block, bool *ok)
 {
     void *p;
+    if (rack->tier == SZ_SMALL) { /* block is an entry there */
+        *ok = sz_small_link_get(rack, block, 1, &p, false);
+        return p;
+    }
     *ok = sz_link_decode(rack, block, ((sz_free_entry_t *)block)->next, &p);
     return p;
 }
@@ -60,6 +65,10 @@ void *sz_list_next_raw(sz_rack_t *rack, void *block, bool *ok)
 void *sz_list_prev_raw(sz_rack_t *rack, void *block, bool *ok)
 {
     void *p;
+    if (rack->tier == SZ_SMALL) {
+        *ok = sz_small_link_get(rack, block, 0, &p, false);
+        return p;
+    }
     *ok = sz_link_decode(rack, block, ((sz_free_entry_t *)block)->prev, &p);
     return p;
 }

@@ -74,7 +74,8 @@ typedef struct sz_magazine {
      * (undefined otherwise): the head's encoding is what a push stores in
      * the new block's next link and what unlinking the head compares its
      * successor's prev link against, so keeping it saves a checksum there;
-     * a pop gets the new head's encoding for free (the stored next link). */
+     * a pop gets the new head's encoding for free (the stored next link).
+     * Small keeps the head's 8-bit link checksum here instead. */
     uintptr_t heads_enc[SZ_MAX_SLOTS];
     sz_region_t last_region;  /* the region whose free tail we carve */
     size_t bytes_used;        /* bytes in allocated blocks of owned regions */
@@ -95,6 +96,8 @@ typedef struct sz_rack {
     sz_region_set_t regions;
     uintptr_t list_cookie;     /* free-list checksum cookie */
     uintptr_t list_null;       /* encoded NULL link (sz_link_encode(rack, NULL)) */
+    size_t page_size;          /* the kernel page (small's out-of-band rule) */
+    uint8_t small_ck_null;     /* small: the 8-bit checksum of a NULL link */
     struct sz_zone *zone;
     const struct sz_tier_ops *ops;
 } sz_rack_t;
@@ -114,9 +117,6 @@ typedef struct sz_tier_ops {
     void (*unmark)(sz_region_t r, uint32_t idx, uint32_t msize);
     /* idx becomes the region's free-tail start */
     void (*mark_tail)(sz_region_t r, uint32_t idx);
-    /* medium only: a free block was formed / is about to be reused */
-    void (*freed_hook)(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
-    void (*reuse_hook)(sz_region_t r, uint32_t idx, uint32_t msize);
     uint32_t lf_max_msize;     /* last-free cache takes msize < this */
     const char *msg_double_free;
     const char *msg_misaligned;
@@ -182,7 +182,13 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags);
 void sz_rack_destroy(sz_rack_t *rack);
 static inline sz_magazine_t *sz_rack_current_mag(sz_rack_t *rack, int *index)
 {
-    unsigned i = rack->nmags > 1 ? mallet_os_current_cpu_inline() % rack->nmags : 0;
+    /* cpu % nmags, without the division (tens of cycles) in the usual
+     * case of one magazine per CPU */
+    unsigned i = 0;
+    if (rack->nmags > 1) {
+        unsigned cpu = (unsigned)mallet_os_current_cpu_inline();
+        i = cpu < rack->nmags ? cpu : cpu % rack->nmags;
+    }
     *index = (int)i;
     return &rack->mags[i];
 }
@@ -257,7 +263,7 @@ static inline uintptr_t sz_link_encode(const sz_rack_t *rack, void *p)
     return (v >> 4) | ((uintptr_t)(sz_ck(v ^ rack->list_cookie) & 0xF) << 60);
 }
 /* Quiet decode: false if the checksum does not match. */
-static inline bool sz_link_try_decode(const sz_rack_t *rack, uintptr_t stored, void **out)
+static inline __attribute__((always_inline)) bool sz_link_try_decode(const sz_rack_t *rack, uintptr_t stored, void **out)
 {
     uintptr_t v = (stored << 4) | (stored >> 60);
     uintptr_t p = v & ~(uintptr_t)0xF;
@@ -276,6 +282,38 @@ static inline void sz_bit_clear(sz_magazine_t *m, unsigned slot)
 {
     m->bitmap[slot >> 6] &= ~((uint64_t)1 << (slot & 63));
 }
+/* ---- small: in-place and out-of-band entries (scalable_small_list.c) ----
+ * A small list links *entries*: the free block itself (in-place entry
+ * {ptr, 8-bit ck}{ptr, 8-bit ck}) or a slot of the region's oob array
+ * (sz_small_oob_t) for a block that starts on a page and spans a page. */
+static inline bool sz_small_needs_oob(const void *block, uint32_t msize, size_t page)
+{
+    return ((uintptr_t)block & (page - 1)) == 0 && ((size_t)msize << SZ_SMALL_QSHIFT) >= page;
+}
+static inline bool sz_small_is_oob(const void *entry)
+{
+    sz_small_meta_t *r = (sz_small_meta_t *)((uintptr_t)entry & ~(SZ_SMALL_REGION_SIZE - 1));
+    return (uintptr_t)entry >= (uintptr_t)&r->oob[0] &&
+           (uintptr_t)entry < (uintptr_t)&r->oob[SZ_SMALL_OOB_COUNT];
+}
+/* The block a small list entry stands for. */
+static inline void *sz_small_entry_block(void *entry)
+{
+    if (entry == NULL || !sz_small_is_oob(entry))
+        return entry;
+    sz_region_t r = (sz_region_t)((uintptr_t)entry & ~(SZ_SMALL_REGION_SIZE - 1));
+    return sz_ptr_of(SZ_SMALL, r, ((sz_small_oob_t *)entry)->ptr & ~SZ_SMALL_IS_OOB);
+}
+/* The oob slot holding block's entry, or NULL (entry in place). */
+/* Inline, defined in scalable_small_list.h (included at the end). */
+static inline sz_small_oob_t *sz_small_oob_find(const sz_rack_t *rack, void *block, uint32_t msize);
+static inline void sz_small_list_push(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx,
+                                      uint32_t msize);
+static inline bool sz_small_list_remove(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
+/* Read a link of a small entry (0 prev, 1 next); false after a checksum
+ * report (quiet: no report). */
+bool sz_small_link_get(sz_rack_t *rack, void *entry, int which, void **out, bool quiet);
+
 void sz_list_push_slow(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
 bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_t msize);
 
@@ -284,6 +322,10 @@ bool sz_list_remove_slow(sz_rack_t *rack, sz_magazine_t *m, void *block, uint32_
 static inline __attribute__((always_inline)) void
 sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize)
 {
+    if (t == SZ_SMALL) {
+        sz_small_list_push(rack, m, r, idx, msize);
+        return;
+    }
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = sz_ptr_of(t, r, idx);
     sz_free_entry_t *head = m->heads[slot];
@@ -308,6 +350,8 @@ sz_list_push_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_region_t r, ui
 static inline __attribute__((always_inline)) bool
 sz_list_remove_t(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, void *block, uint32_t msize)
 {
+    if (t == SZ_SMALL)
+        return sz_small_list_remove(rack, m, block, msize);
     unsigned slot = sz_slot_for(t, msize);
     sz_free_entry_t *e = block;
     uintptr_t sp = e->prev, sn = e->next;
@@ -389,8 +433,17 @@ void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r);
 
 /* scalable_medium.c */
 bool sz_medium_wanted(const sz_settings_t *s);
-/* A free medium block was formed: maybe madvise it (m locked). */
-void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize);
+/* The free medium block [idx, +msize) was formed by freeing [freed_idx,
+ * +freed_msize): maybe madvise it, keep the madvise runs (m locked). */
+void sz_medium_freed(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, uint32_t idx, uint32_t msize,
+                     uint32_t freed_idx, uint32_t freed_msize);
+/* A block larger than the madvise window is madvised before it enters the
+ * last-free cache (m locked). */
+void sz_medium_before_cache(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r, void *p, uint32_t msize);
+/* Zero the madvise words of [idx, +n) (runs starting at idx). */
+void sz_medium_forget_runs(sz_region_t r, uint32_t idx, uint32_t n);
+/* The madvise window of magazine m (§C.5). */
+size_t sz_medium_window(const sz_magazine_t *m);
 
 /* scalable_large.c */
 int sz_large_init(sz_zone_t *z);
@@ -423,5 +476,7 @@ static inline void sz_debug_tick(sz_zone_t *z)
         sz_debug_tick_slow(z);
 }
 void sz_debug_zone_created(sz_zone_t *z);
+
+#include "scalable_small_list.h"
 
 #endif /* MALLET_SCALABLE_INTERNAL_H */

@@ -92,6 +92,8 @@ void sz_close_tail(sz_rack_t *rack, sz_magazine_t *m, sz_region_t r)
         return;
     uint32_t idx = r->tail_start;
     rack->ops->set_free(r, idx, nq - idx);
+    if (rack->tier == SZ_MEDIUM) /* never touched since mapped: clean */
+        sz_medium_mark_run(r, idx, nq - idx, true);
     r->tail_start = nq;
     sz_list_push(rack, m, r, idx, nq - idx);
 }

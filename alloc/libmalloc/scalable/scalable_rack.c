@@ -20,9 +20,8 @@
  * Region mapping (§C.9, 646.40.3 scheme): the first thread that runs dry
  * trylocks the magazine's alloc lock, drops the magazine lock for the
  * mmap, relocks and installs; the others wait on the alloc lock without
- * holding the magazine and then retry. Linux difference on purpose: the
- * depot madvises with the depot lock held (a pthread mutex, not a spin
- * lock) instead of pinning the region and dropping the lock.
+ * holding the magazine and then retry. The depot madvises with its lock
+ * dropped and the region pinned, as libmalloc (sz_rack_depot_after_free).
  */
 #include "scalable_internal.h"
 
@@ -67,6 +66,8 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
     rack->list_cookie = t == SZ_TINY ? (uintptr_t)z->entropy
                                      : ~(uintptr_t)z->entropy ^ (uintptr_t)rack;
     rack->list_null = sz_link_encode(rack, NULL);
+    rack->page_size = sz_page();
+    rack->small_ck_null = sz_ck(0 ^ rack->list_cookie);
     size_t bytes = sz_round_up((nmags + 1) * sizeof(sz_magazine_t), sz_page());
     void *map = mallet_os_map(NULL, bytes, MALLET_PROT_RW);
     if (map == NULL)
@@ -91,7 +92,7 @@ int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
 static void unmap_region_cb(uintptr_t base, void *ctx)
 {
     sz_rack_t *rack = ctx;
-    sz_region_unmap(rack->tier, (sz_region_t)base);
+    sz_region_unmap(rack->tier, (sz_region_t)base, rack->zone->guard_regions);
 }
 
 /* Works from the hash ring and the magazine mapping only, both outside the
@@ -218,7 +219,7 @@ static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_
     mallet_lock(&rack->region_lock);
     sz_region_set_remove(&rack->regions, (uintptr_t)r);
     mallet_unlock(&rack->region_lock);
-    sz_region_unmap(rack->tier, r);
+    sz_region_unmap(rack->tier, r, rack->zone->guard_regions);
 }
 
 /* The whole pages of the free block [idx, idx+msize) that also lie within
@@ -227,10 +228,18 @@ static bool advise_range(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint32_t 
                          uintptr_t near_lo, uintptr_t near_hi, uintptr_t *out_lo, uintptr_t *out_hi)
 {
     size_t page = sz_page();
-    /* Keep the list entry and tiny's inline sizes (first 18 and last 2
-     * bytes): those bytes are rewritten without touching the lock. */
-    uintptr_t lo = (uintptr_t)sz_ptr_of(rack->tier, r, idx) + 32;
-    uintptr_t hi = (uintptr_t)sz_ptr_of(rack->tier, r, idx + msize) - 2;
+    sz_tier_t t = rack->tier;
+    /* Keep the in-place list entry (first 18 bytes) and tiny's trailing
+     * size (last 2): those bytes are rewritten by frees of neighbours,
+     * also while a pinned depot region is advised with the lock dropped.
+     * A small block whose entry is out of band keeps nothing in its
+     * pages, so all of them go (§C.4); coalescing keeps such a block's
+     * entry out of band (scalable_small_list.c). */
+    void *block = sz_ptr_of(t, r, idx);
+    uintptr_t lo = (uintptr_t)block + 32;
+    if (t == SZ_SMALL && sz_small_oob_find(rack, block, msize))
+        lo = (uintptr_t)block;
+    uintptr_t hi = (uintptr_t)sz_ptr_of(t, r, idx + msize) - (t == SZ_TINY ? 2 : 0);
     lo = sz_round_up(lo, page);
     hi &= ~(uintptr_t)(page - 1);
     if (lo < near_lo)
@@ -380,7 +389,7 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
         err = sz_region_set_insert(&rack->regions, (uintptr_t)r);
         mallet_unlock(&rack->region_lock);
         if (err)
-            sz_region_unmap(rack->tier, r);
+            sz_region_unmap(rack->tier, r, rack->zone->guard_regions);
     }
     sz_lock(&m->lock);
     if (err == 0) {
@@ -492,7 +501,7 @@ size_t sz_rack_pressure_relief(sz_rack_t *rack)
                 mallet_lock(&rack->region_lock);
                 sz_region_set_remove(&rack->regions, (uintptr_t)r);
                 mallet_unlock(&rack->region_lock);
-                sz_region_unmap(rack->tier, r);
+                sz_region_unmap(rack->tier, r, rack->zone->guard_regions);
                 released += sz_tiers[rack->tier].region_size;
             } else {
                 released += advise_region(rack, r, MALLET_DECOMMIT_EAGER);

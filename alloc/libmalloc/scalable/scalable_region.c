@@ -33,23 +33,28 @@ const sz_tier_info_t sz_tiers[SZ_NTIERS] = {
 sz_region_t sz_region_map(sz_tier_t t, uint32_t cookie, bool guard_postlude)
 {
     size_t size = sz_tiers[t].region_size;
-    sz_region_t r = mallet_os_map_aligned(size, size, MALLET_PROT_RW);
+    /* MallocGuardEdges=all (libmalloc 792, MALLOC_FIX_GUARD_PAGE_FLAGS):
+     * tiny/small/medium regions get a postlude guard page only, mapped
+     * right after the region (outside its aligned size, so it costs no
+     * quanta). Plain MallocGuardEdges guards large blocks only. */
+    size_t guard = guard_postlude ? sz_page() : 0;
+    sz_region_t r = mallet_os_map_aligned(size + guard, size, MALLET_PROT_RW);
     if (r == NULL)
         return NULL;
+    if (guard && mallet_os_protect((uint8_t *)r + size, guard, MALLET_PROT_NONE) != 0) {
+        mallet_os_unmap(r, size + guard);
+        return NULL;
+    }
     mallet_os_name_mapping(r, size, sz_tiers[t].name);
     r->tier = (uint8_t)t;
     r->recirc_suitable = true;
     *sz_region_cookie_slot(t, r) = cookie;
-    /* MallocGuardEdges=all (a guard page after every region) is not
-     * implemented: our heaps end at the region end, so the guard would cost
-     * the region's last quanta. Large blocks do get guards. */
-    (void)guard_postlude;
     return r;
 }
 
-void sz_region_unmap(sz_tier_t t, sz_region_t r)
+void sz_region_unmap(sz_tier_t t, sz_region_t r, bool guard_postlude)
 {
-    mallet_os_unmap(r, sz_tiers[t].region_size);
+    mallet_os_unmap(r, sz_tiers[t].region_size + (guard_postlude ? sz_page() : 0));
 }
 
 bool sz_region_cookie_report(struct sz_zone *z, sz_tier_t t, sz_region_t r)

@@ -105,12 +105,31 @@ typedef struct sz_tiny_meta {
     uint32_t cookie;
 } sz_tiny_meta_t;
 
-/* Small: trailer, meta words, cookie, heap. */
+/* Small out-of-band free-list entry (§C.4): the list entry of a free block
+ * that starts on a page and spans at least a page lives here, in the pad
+ * between the meta words and the heap, so every page of the block can be
+ * madvised. Links are raw entry addresses (no checksum: the pad is never
+ * handed to the program); `ptr` = quantum index | SZ_SMALL_IS_OOB, 0 when
+ * the slot is unused (then prev = next = ~0). Packed to 18 bytes. */
+typedef struct __attribute__((packed)) sz_small_oob {
+    uintptr_t prev, next;
+    uint16_t ptr;
+} sz_small_oob_t;
+#define SZ_SMALL_IS_OOB 0x8000u
+/* As many as fit in the pad of our layout (libmalloc's own layout has 61). */
+#define SZ_SMALL_OOB_COUNT 32u
+
+/* Small: trailer, meta words, out-of-band entries, cookie, heap. */
 typedef struct sz_small_meta {
     sz_region_trailer_t trailer;
     uint16_t meta[SZ_SMALL_NQUANTA];
+    sz_small_oob_t oob[SZ_SMALL_OOB_COUNT];
+    /* bit i set iff oob[i] is in use: mallet's shortcut for the slot
+     * searches (libmalloc scans the array) */
+    uint32_t oob_used;
     uint32_t cookie;
 } sz_small_meta_t;
+_Static_assert(SZ_SMALL_OOB_COUNT <= 32, "oob_used is one word");
 
 /* Medium: trailer, meta words, madvise words, cookie, heap. */
 typedef struct sz_medium_meta {
@@ -253,7 +272,7 @@ void sz_region_set_foreach(const sz_region_set_t *set,
 
 /* Map a zeroed, size-aligned region for tier t and write its cookie. */
 sz_region_t sz_region_map(sz_tier_t t, uint32_t cookie, bool guard_postlude);
-void sz_region_unmap(sz_tier_t t, sz_region_t r);
+void sz_region_unmap(sz_tier_t t, sz_region_t r, bool guard_postlude);
 /* Verify the cookie; on mismatch reports "Region cookie corrupted..." and
  * returns false. */
 struct sz_zone;

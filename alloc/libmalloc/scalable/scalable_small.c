@@ -13,11 +13,12 @@
  * Medium regions use exactly the same words (with 32 KiB quanta) plus
  * madvise words, so the functions here serve both tiers.
  *
- * Linux/mallet difference: libmalloc moves the list entry of a page-sized,
- * page-aligned free block out of band (into the region's pad) so the whole
- * block can be madvised. We keep every entry in place and madvise only the
- * pages after the entry (sz_advise_free_block), losing at most one page per
- * free block.
+ * The list entry of a small free block that starts on a page and spans a
+ * page is kept out of band, in the region's pad, when a slot is free, so
+ * all its pages can be madvised (scalable_small_list.c, as libmalloc).
+ * Medium, whose every block qualifies, keeps its entries in place here
+ * (a difference from libmalloc, which shares small's entries): its
+ * madvise keeps the block's first page.
  */
 #include "scalable_blocks.h"
 

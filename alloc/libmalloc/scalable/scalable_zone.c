@@ -408,7 +408,11 @@ mallet_zone_t *mallet_scalable_create(const char *options, char *err, size_t err
     z->medium_on = sz_medium_wanted(&s);
     z->small_limit = SZ_SMALL_LIMIT;
     z->large_threshold = z->medium_on ? SZ_MEDIUM_LIMIT : SZ_SMALL_LIMIT;
-    z->guard_regions = strcmp(s.guard_edges, "all") == 0;
+    /* "all" adds a postlude guard after every tiny/small/medium region
+     * (libmalloc 792); any other value guards large blocks only.
+     * MallocDoNotProtectPostlude leaves that page unprotected, i.e. no
+     * guard, so none is mapped. */
+    z->guard_regions = strcmp(s.guard_edges, "all") == 0 && !s.no_postlude;
     z->free_fill = s.scribble || s.zero_on_free;
     unsigned nmags = mallet_os_cpu_count();
     if (s.max_magazines > 0 && (unsigned long)s.max_magazines < nmags)
