@@ -17,7 +17,7 @@ typedef enum { D_CONST, D_UNIFORM, D_POW2, D_GEOMETRIC, D_LOGNORMAL, D_PARETO, D
 
 struct mallet_size_dist {
     kind_t kind;
-    char spec[256];
+    char *spec;                    /* the spec as given, whole (reports quote it) */
     double a, b, max;              /* parameters, by kind */
     size_t n;                      /* mix parts / empirical rows */
     mallet_size_dist_t **parts;    /* mix */
@@ -259,7 +259,15 @@ mallet_size_dist_t *mallet_size_dist_parse(const char *spec, char *err, size_t l
     mallet_size_dist_t *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    snprintf(d->spec, sizeof d->spec, "%s", spec);
+    /* Kept whole: a spec cut to a fixed buffer was reported back in a form
+     * that no longer parsed (found by the sizespec fuzzer). */
+    d->spec = strdup(spec);
+    if (!d->spec) {
+        fail(err, len, "%s", "size distribution: out of memory");
+        errno = ENOMEM;
+        free(d);
+        return NULL;
+    }
     if (parse_into(d, spec, err, len) != 0) {
         mallet_size_dist_free(d);
         return NULL;
@@ -277,6 +285,7 @@ void mallet_size_dist_free(mallet_size_dist_t *d)
     free(d->parts);
     free(d->cum);
     free(d->sizes);
+    free(d->spec);
     free(d);
 }
 
