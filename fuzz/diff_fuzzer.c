@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const mallet_backend_t *ba = fz_backend(i), *bb = fz_backend(j);
     bool ia, ib;
-    fz_errors_reset();
+    fz_input_begin(data, size);
     mallet_zone_t *za = fz_zone_open(ba, &ia), *zb = fz_zone_open(bb, &ib);
     static fz_run_t ra, rb;
     fz_run_init(&ra, za);

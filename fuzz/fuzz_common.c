@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz_common.h"
+#include "os/os.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -210,6 +211,19 @@ void fz_errors_reset(void)
         installed = true;
     }
     memset(&fz_errors, 0, sizeof fz_errors);
+}
+
+void fz_input_begin(const uint8_t *data, size_t size)
+{
+    uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ data[i]) * 0x100000001B3ull;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    mallet_os_random_fuzz_seed(h);
+#else
+    (void)h; /* ctest's replay build keeps kernel entropy, as users' builds do */
+#endif
+    fz_errors_reset();
 }
 
 /* ---- shadow model ------------------------------------------------------ */

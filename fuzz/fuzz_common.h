@@ -45,6 +45,11 @@ typedef struct fz_errors {
 extern fz_errors_t fz_errors;
 /* Installs the recording handler (once) and clears the record. */
 void fz_errors_reset(void);
+/* Start of one input of a zone-driving target, before any zone is opened:
+ * clears the error record and seeds mallet's entropy from the input's
+ * bytes (mallet_os_random_fuzz_seed), so the same input draws the same
+ * cookies, keys and brk slide every time it runs. */
+void fz_input_begin(const uint8_t *data, size_t size);
 
 /* ---- shadow model -------------------------------------------------------- */
 typedef struct fz_block {

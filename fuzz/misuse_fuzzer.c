@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || n == 0)
         return 0;
     bool instance;
+    fz_input_begin(data, size);
     mallet_zone_t *z = fz_zone_open(eligible[data[0] % n], &instance);
     if (!instance || !(z->caps & MALLET_CAP_DESTROY_RELEASES))
         fz_fail("%s: zone does not have the instance/destroy capabilities its backend claims", z->backend->id);

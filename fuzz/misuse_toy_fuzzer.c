@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 1)
         return 0;
+    fz_input_begin(data, size);
     mallet_zone_t *z = fz_toy_zone_create(weak);
     if (z == NULL)
         fz_fail("toy zone: cannot create");

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const mallet_backend_t *b = fz_backend(data[0] % nb);
     bool instance;
-    fz_errors_reset();
+    fz_input_begin(data, size);
     mallet_zone_t *z = fz_zone_open(b, &instance);
     static fz_run_t run; /* large: keep it off the stack */
     fz_run_init(&run, z);

@@ -93,6 +93,14 @@ void mallet_os_inject_map_failures(long countdown);
 /* Fill buf with random bytes (getrandom; falls back to AT_RANDOM mixing). */
 void mallet_os_random(void *buf, size_t len);
 uint64_t mallet_os_random64(void);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+/* Fuzz builds only: from now on, entropy is a splitmix64 stream from `seed`
+ * (a fuzz target seeds it from each input, so zone cookies, keys and
+ * slides are a function of the input and a rerun takes the same paths:
+ * AFL++ counts any difference as instability). Never compiled into other
+ * builds, where the entropy stays the kernel's. */
+void mallet_os_random_fuzz_seed(uint64_t seed);
+#endif
 uint64_t mallet_os_now_ns(void);             /* CLOCK_MONOTONIC */
 /* getenv that is safe before libc is fully up; NULL in setuid processes
  * when `trusted_only` (AT_SECURE), as libmalloc and glibc ignore env then. */

@@ -22,8 +22,42 @@
 extern char **environ;
 extern char *program_invocation_short_name;
 
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+/* The fuzz stream's position; 0 = not seeded (kernel entropy). A counter,
+ * stepped atomically, so a hand-off thread drawing at the same time gets
+ * its own value rather than racing on a state word. */
+static uint64_t fuzz_stream;
+
+void mallet_os_random_fuzz_seed(uint64_t seed)
+{
+    __atomic_store_n(&fuzz_stream, seed | 1, __ATOMIC_RELAXED);
+}
+
+static bool fuzz_random(void *buf, size_t len)
+{
+    if (__atomic_load_n(&fuzz_stream, __ATOMIC_RELAXED) == 0)
+        return false;
+    unsigned char *out = buf;
+    while (len > 0) {
+        uint64_t z = __atomic_add_fetch(&fuzz_stream, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        size_t n = len < sizeof z ? len : sizeof z;
+        memcpy(out, &z, n);
+        out += n;
+        len -= n;
+    }
+    return true;
+}
+#endif
+
 void mallet_os_random(void *buf, size_t len)
 {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    if (fuzz_random(buf, len))
+        return;
+#endif
     char *out = buf;
     while (len > 0) {
         ssize_t n = getrandom(out, len, GRND_NONBLOCK);

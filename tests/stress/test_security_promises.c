@@ -1,7 +1,8 @@
 /*
  * test_security_promises.c — the promise check of `mallet security` itself,
- * with two test-only backends (no built backend claims a detection flag yet,
- * so security-promises alone cannot show the check bites):
+ * with two test-only backends. The real backends' claims are held to it by
+ * the security-promises test, but they all keep their promises, so only a
+ * backend that lies can show the check bites:
  *
  *   honest  keeps a table of live blocks over glibc malloc; a free or
  *           realloc of anything else is reported through mallet's error
