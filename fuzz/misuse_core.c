@@ -7,7 +7,8 @@
  *                 it again now or 1-3 instructions later (dropped if the memory
  *                 was handed out again meanwhile); zones claiming only
  *                 MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE get only the
- *                 immediate kind; mode bit 2 = the second
+ *                 immediate kind, on blocks within the zone's
+ *                 double_free_immediate_max; mode bit 2 = the second
  *                 call is realloc (MALLET_CAP_DETECT_INVALID_REALLOC); mode
  *                 bit 3 = first malloc and free 1-15 blocks of the same size
  *                 ("cache full": the frees then reach the layer behind the
@@ -26,9 +27,13 @@
  * ptmalloc claims no MALLET_CAP_DETECT_DOUBLE_FREE (like glibc it misses a
  * double free of a chunk sitting in a fastbin once the tcache has room
  * again), only MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE: the second free()
- * right after the first, no other call in between, is reported. Without
- * that promise the target ran no injection on it at all and its
- * tcache-key and fasttop checks could be removed unnoticed
+ * right after the first, no other call in between, is reported, for
+ * requests up to its fastbin limit (120 B by default): a bigger chunk whose
+ * tcache bin is full can merge backwards and into top, and its second free
+ * then passes glibc's checks, or is a free of unmapped memory (both found
+ * by this target in the 2026-12-02 campaign; the inputs are in
+ * corpora/misuse). Without that promise the target ran no injection on it
+ * at all and its tcache-key and fasttop checks could be removed unnoticed
  * (fuzz/seeded_bugs.sh).
  *
  * Verdicts: a report through the error path ends the input (the zone is
@@ -158,6 +163,9 @@ static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
         /* Only the immediate kind when that is all the zone promises. */
         bool now_only = !(caps & need) && !via_realloc && (caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE);
         if (!((caps & need) || now_only) || b->p == NULL || m->pending.set)
+            return false;
+        /* The weaker promise may stop at a size (ptmalloc: its fastbin limit). */
+        if (now_only && r->z->double_free_immediate_max && b->req > r->z->double_free_immediate_max)
             return false;
         uint8_t *p = b->p;
         size_t usable = b->usable;

@@ -335,6 +335,8 @@ size_t pt_usable_size(pt_inst_t *inst, const void *mem);
 int pt_mallopt(pt_inst_t *inst, int param, int value);
 int pt_load_settings(pt_inst_t *inst, const char *options, char *err, size_t errlen);
 void pt_apply_settings(pt_inst_t *inst);
+/* Sets the zone's double-free promise from the settings (call after caps). */
+void pt_update_promises(pt_inst_t *inst);
 void pt_print_options(int fd);
 struct mallinfo2;
 void pt_mallinfo2(pt_inst_t *inst, struct mallinfo2 *m);

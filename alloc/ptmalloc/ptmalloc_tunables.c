@@ -120,6 +120,31 @@ static void set_tcache_max(pt_inst_t *inst, size_t v)
     }
 }
 
+/* What the zone may promise about immediate double frees under the
+ * current settings. glibc 2.36 catches a free() of the chunk the previous
+ * call freed only where the first free left it in the tcache (the key) or
+ * on top of a fastbin (fasttop). A larger chunk whose tcache bin is full
+ * goes to the unsorted bin or merges with its neighbours; merged backwards
+ * and then into top, its second free passes every check, and a freed
+ * mmapped chunk or a shrunk heap is unmapped memory (the misuse fuzzer
+ * found both, corpora/misuse). So the promise holds up to the largest
+ * request that is a fastbin size and not mmapped, and there is none when
+ * fastbins are off (M_MXFAST 0). */
+void pt_update_promises(pt_inst_t *inst)
+{
+    size_t max_fast = inst->mp.max_fast;
+    size_t req_max = max_fast >= PT_MINSIZE ? max_fast - PT_SIZE_SZ : 0;
+    if (req_max > 0 && pt_request2size(req_max) >= inst->mp.mmap_threshold)
+        req_max = 0;
+    if (req_max > 0) {
+        inst->zone.caps |= MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE;
+        inst->zone.double_free_immediate_max = req_max;
+    } else {
+        inst->zone.caps &= ~(uint64_t)MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE;
+        inst->zone.double_free_immediate_max = 0;
+    }
+}
+
 void pt_apply_settings(pt_inst_t *inst)
 {
     const pt_settings_t *s = &inst->set;
@@ -210,6 +235,7 @@ int pt_mallopt(pt_inst_t *inst, int param, int value)
     default:
         break;
     }
+    pt_update_promises(inst);
     pt_unlock(&av->mutex);
     return res;
 }

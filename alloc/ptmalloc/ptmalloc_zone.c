@@ -185,6 +185,7 @@ static pt_inst_t *pt_new_instance(const char *options, bool is_default, char *er
     inst->zone.zone_name = inst->name;
     inst->zone.backend = &mallet_backend_ptmalloc;
     inst->zone.caps = PT_CAPS;
+    pt_update_promises(inst);
     /* The creating thread uses the main arena, as glibc's first thread. */
     pt_tstate_t *ts = pt_tstate(inst);
     if (ts)

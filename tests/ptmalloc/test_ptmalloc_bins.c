@@ -347,6 +347,32 @@ static void test_introspection(void)
     }
 }
 
+static void test_double_free_promise(void)
+{
+    TEST_CASE("the immediate double-free promise covers fastbin sizes only, and follows M_MXFAST")
+    {
+        /* That the promise is kept inside the limit is test_ptmalloc_errors.c's
+         * "tcache double free" and "fastbin double free"; beyond it glibc has
+         * the blind spots described at pt_update_promises. */
+        mallet_zone_t *z = fresh(NULL);
+        CHECK(z->caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE);
+        CHECK(!(z->caps & MALLET_CAP_DETECT_DOUBLE_FREE));
+        CHECK_EQ(z->double_free_immediate_max, 120); /* chunk 128 = global_max_fast */
+        pt_inst_t *inst = PT_INST(z);
+        CHECK_EQ(pt_mallopt(inst, 1 /* M_MXFAST */, 0), 1); /* no fastbins: nothing to promise */
+        CHECK(!(z->caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE));
+        CHECK_EQ(z->double_free_immediate_max, 0);
+        CHECK_EQ(pt_mallopt(inst, 1 /* M_MXFAST */, 64), 1);
+        CHECK(z->caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE);
+        CHECK_EQ(z->double_free_immediate_max, 56); /* (64 + 8) & ~15 = chunk 64 */
+        mallet_zone_destroy(z);
+
+        z = fresh("ptmalloc.mxfast=0");
+        CHECK(!(z->caps & MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE));
+        mallet_zone_destroy(z);
+    }
+}
+
 int main(void)
 {
     test_tcache_then_fastbin();
@@ -358,5 +384,6 @@ int main(void)
     test_options();
     test_check_catches_corruption();
     test_introspection();
+    test_double_free_promise();
     return test_summary();
 }

@@ -36,8 +36,10 @@ enum {
     MALLET_CAP_PRELOAD = 1u << 14,          /* usable as the process malloc via libmallet.so */
     MALLET_CAP_DETECT_INVALID_REALLOC = 1u << 15, /* realloc of freed/foreign ptr reported */
     /* A free() of the block freed by the zone's previous call is reported
-     * (glibc's tcache-key and fasttop checks). Weaker than DETECT_DOUBLE_FREE,
-     * which implies it; backends claiming that claim this too. */
+     * (glibc's tcache-key and fasttop checks), for blocks of at most
+     * zone->double_free_immediate_max requested bytes (0 = any). Weaker than
+     * DETECT_DOUBLE_FREE, which implies it for every size; backends
+     * claiming that claim this too. */
     MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE = 1u << 16,
     MALLET_CAP_COUNT = 17
 };

@@ -120,6 +120,12 @@ struct mallet_zone {
     /* mallet additions (always present). */
     const mallet_backend_t *backend;
     uint64_t caps;            /* effective MALLET_CAP_* for this instance */
+    /* With MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE (and not the stronger
+     * MALLET_CAP_DETECT_DOUBLE_FREE): the promise covers blocks of at most
+     * this many requested bytes; 0 = every size. ptmalloc sets it to its
+     * fastbin limit, as glibc's checks only catch every immediate double
+     * free up to there (ptmalloc_tunables.c, pt_update_promises). */
+    size_t double_free_immediate_max;
 };
 
 #ifdef __cplusplus
