@@ -296,12 +296,12 @@ SZ_INLINE uint32_t validate(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_r
 
 /* After a free: the rack's own test (sz_rack_maybe_recirculate) written
  * inline so that the usual answer, no, costs a few compares. */
-SZ_INLINE bool recirc_candidate(const sz_rack_t *rack, sz_tier_t t, const sz_magazine_t *m)
+SZ_INLINE bool recirc_candidate(sz_tier_t t, const sz_magazine_t *m)
 {
     size_t heap = sz_heap_bytes(t);
-    /* One magazine: libmalloc does not recirculate ("Uniprocessor, single
-     * magazine, so no recirculation necessary"). */
-    return rack->nmags > 1 && m->bytes_owned - m->bytes_used > heap + heap / 2 &&
+    /* (A single magazine never recirculates: sz_rack_maybe_recirculate
+     * says no. Testing it here would cost every free a load.) */
+    return m->bytes_owned - m->bytes_used > heap + heap / 2 &&
            m->bytes_used < m->bytes_owned - m->bytes_owned / 4;
 }
 
@@ -340,7 +340,7 @@ SZ_INLINE void tier_free(sz_rack_t *rack, sz_tier_t t, sz_region_t r, void *p)
         msize = old_msize;
     }
     free_locked(rack, t, m, mi, r, (uint32_t)sz_index_of(t, r, p), msize, false);
-    if (mi != SZ_MAG_DEPOT && recirc_candidate(rack, t, m) && sz_rack_maybe_recirculate(rack, m, mi))
+    if (mi != SZ_MAG_DEPOT && recirc_candidate(t, m) && sz_rack_maybe_recirculate(rack, m, mi))
         return; /* it unlocked m */
     sz_unlock(&m->lock);
 }

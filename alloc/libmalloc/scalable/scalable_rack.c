@@ -427,6 +427,8 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
 bool sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
 {
     size_t heap = sz_heap_bytes(rack->tier);
+    /* One magazine: libmalloc does not recirculate ("Uniprocessor, single
+     * magazine, so no recirculation necessary"). */
     if (rack->nmags == 1 || !(m->bytes_owned - m->bytes_used > heap + heap / 2 &&
           m->bytes_used < m->bytes_owned - m->bytes_owned / 4))
         return false;
