@@ -6,9 +6,53 @@
  * reuse rule (§C.7), in-place realloc, memalign trimming, batch and sized
  * free.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+
 #include "sz_test.h"
 
 #define MiB ((size_t)1 << 20)
+
+/* ---- the recirculation cases' workload ----------------------------------- */
+
+enum { THIN_N = 40000 };
+static void *thin_v[THIN_N];
+static size_t thin_regions;
+
+/* ~16 MiB of 400 B blocks (about 16 tiny regions), then every block freed
+ * except one in 100, which keep every region non-empty. */
+static void fill_and_thin(mallet_zone_t *y)
+{
+    sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
+    for (int i = 0; i < THIN_N; i++)
+        thin_v[i] = mallet_malloc(y, 400);
+    thin_regions = rack->regions.count;
+    CHECK(thin_regions >= 15);
+    for (int i = 0; i < THIN_N; i++)
+        if (i % 100)
+            mallet_free(y, thin_v[i]);
+}
+
+/* Magazines are picked by CPU: pinned, every call uses the same one. */
+static cpu_set_t saved_affinity;
+static bool pin_to_one_cpu(void)
+{
+    if (sched_getaffinity(0, sizeof saved_affinity, &saved_affinity) != 0)
+        return false;
+    int cpu = sched_getcpu();
+    if (cpu < 0)
+        return false;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one) == 0;
+}
+static void unpin(void)
+{
+    sched_setaffinity(0, sizeof saved_affinity, &saved_affinity);
+}
 
 int main(void)
 {
@@ -246,32 +290,77 @@ int main(void)
         CHECK(mallet_check(z));
     }
 
-    TEST_CASE("recirculation: a magazine with mostly empty regions hands them to the depot, which unmaps beyond the retained count")
+    TEST_CASE("recirculation: a magazine with mostly empty regions hands them to the depot, which unmaps the empty ones")
     {
-        mallet_zone_t *y = sz_zone("max-magazines=1:recirc-retained=1");
+        /* Two magazines (one never recirculates, see below), the thread
+         * pinned so that every call uses the same one. */
+        bool pinned = pin_to_one_cpu();
+        mallet_zone_t *y = sz_zone("max-magazines=2:recirc-retained=1");
         sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
-        enum { N = 40000 };
-        static void *v[N];
-        for (int i = 0; i < N; i++)
-            v[i] = mallet_malloc(y, 400); /* ~16 MiB: about 16 tiny regions */
-        size_t regions = rack->regions.count;
-        CHECK(regions >= 15);
-        for (int i = 0; i < N; i++)
-            if (i % 100) /* keep 1%: regions stay non-empty */
-                mallet_free(y, v[i]);
-        CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions > 0, "depot holds %zu regions", rack->mags[SZ_MAG_DEPOT].nregions);
+        if (!pinned || rack->nmags < 2) {
+            printf("  (skipped: needs 2 CPUs and sched_setaffinity)\n");
+        } else {
+            fill_and_thin(y);
+            size_t regions = thin_regions;
+            CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions > 0, "depot holds %zu regions", rack->mags[SZ_MAG_DEPOT].nregions);
+            CHECK(mallet_check(y));
+            /* Reallocating pulls regions back out of the depot. */
+            for (int i = 0; i < THIN_N; i++)
+                if (i % 100)
+                    thin_v[i] = mallet_malloc(y, 400);
+            CHECK(mallet_check(y));
+            CHECK_MSG(rack->regions.count <= regions + 1, "%zu regions, was %zu", rack->regions.count, regions);
+            for (int i = 0; i < THIN_N; i++)
+                mallet_free(y, thin_v[i]);
+            CHECK(mallet_check(y));
+            CHECK_MSG(rack->regions.count < regions, "empty depot regions unmapped: %zu of %zu left",
+                      rack->regions.count, regions);
+            /* Retained 1: a region that empties in the depot always goes. */
+            CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions == 0, "depot keeps %zu", rack->mags[SZ_MAG_DEPOT].nregions);
+        }
+        mallet_zone_destroy(y);
+        unpin();
+    }
+
+    TEST_CASE("the depot unmaps an emptied region once it holds the retained count, that region included")
+    {
+        /* libmalloc (*_free_try_depot_unmap_no_lock) keeps an empty depot
+         * region only while the depot has fewer than
+         * MallocRecircRetainedRegions (2) regions counting it: after
+         * everything is freed the depot is left with one, not two. */
+        bool pinned = pin_to_one_cpu();
+        mallet_zone_t *y = sz_zone("max-magazines=2");
+        sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
+        if (!pinned || rack->nmags < 2) {
+            printf("  (skipped: needs 2 CPUs and sched_setaffinity)\n");
+        } else {
+            fill_and_thin(y);
+            sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
+            size_t in_depot = depot->nregions;
+            CHECK_MSG(in_depot >= 2, "depot holds %zu regions", in_depot);
+            for (int i = 0; i < THIN_N; i += 100)
+                mallet_free(y, thin_v[i]);
+            CHECK(mallet_check(y));
+            CHECK_MSG(depot->nregions == 1, "depot keeps %zu empty regions (retained 2)", depot->nregions);
+        }
+        mallet_zone_destroy(y);
+        unpin();
+    }
+
+    TEST_CASE("one magazine never recirculates: its emptied regions stay with it and none are unmapped")
+    {
+        /* libmalloc: "Uniprocessor, single magazine, so no recirculation
+         * necessary" (tiny, small and medium alike). */
+        mallet_zone_t *y = sz_zone("max-magazines=1");
+        sz_rack_t *rack = &((sz_zone_t *)y)->racks[SZ_TINY];
+        CHECK_EQ(rack->nmags, 1);
+        fill_and_thin(y);
+        CHECK_MSG(rack->mags[SZ_MAG_DEPOT].nregions == 0, "depot holds %zu regions", rack->mags[SZ_MAG_DEPOT].nregions);
+        CHECK_EQ(rack->mags[0].nregions, thin_regions);
+        for (int i = 0; i < THIN_N; i += 100)
+            mallet_free(y, thin_v[i]);
+        CHECK_EQ(rack->regions.count, thin_regions);
         CHECK(mallet_check(y));
-        /* Reallocating pulls regions back out of the depot. */
-        for (int i = 0; i < N; i++)
-            if (i % 100)
-                v[i] = mallet_malloc(y, 400);
-        CHECK(mallet_check(y));
-        CHECK_MSG(rack->regions.count <= regions + 1, "%zu regions, was %zu", rack->regions.count, regions);
-        for (int i = 0; i < N; i++)
-            mallet_free(y, v[i]);
-        CHECK(mallet_check(y));
-        CHECK_MSG(rack->regions.count < regions, "empty depot regions unmapped: %zu of %zu left",
-                  rack->regions.count, regions);
         mallet_zone_destroy(y);
     }
 

@@ -299,6 +299,8 @@ SZ_INLINE uint32_t validate(sz_rack_t *rack, sz_tier_t t, sz_magazine_t *m, sz_r
 SZ_INLINE bool recirc_candidate(sz_tier_t t, const sz_magazine_t *m)
 {
     size_t heap = sz_heap_bytes(t);
+    /* (A single magazine never recirculates: sz_rack_maybe_recirculate
+     * says no. Testing it here would cost every free a load.) */
     return m->bytes_owned - m->bytes_used > heap + heap / 2 &&
            m->bytes_used < m->bytes_owned - m->bytes_owned / 4;
 }

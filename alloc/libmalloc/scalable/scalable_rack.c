@@ -13,9 +13,15 @@
  * Recirculation: after a free, a magazine holding more than 1.5 regions'
  * worth of free space and using under 75% of what it owns hands one mostly
  * empty region to the depot; the depot madvises the region's free pages
- * (MADV_FREE, Linux's counterpart of MADV_FREE_REUSABLE) and unmaps empty
- * regions beyond MallocRecircRetainedRegions. A magazine that runs dry
- * adopts a depot region with a fitting free block before mapping a new one.
+ * (MADV_FREE, Linux's counterpart of MADV_FREE_REUSABLE) and unmaps a
+ * region that is empty while it holds at least MallocRecircRetainedRegions
+ * regions, that one included (libmalloc's *_free_try_depot_unmap_no_lock
+ * counts the region it is about to unmap, so with the default 2 the depot
+ * is left with one). A magazine that runs dry adopts a depot region with a
+ * fitting free block before mapping a new one. With a single magazine
+ * there is no recirculation and no adoption at all, as libmalloc
+ * ("Uniprocessor, single magazine"): the depot would only move regions
+ * back and forth between the one magazine and itself.
  *
  * Region mapping (§C.9, 646.40.3 scheme): the first thread that runs dry
  * trylocks the magazine's alloc lock, drops the magazine lock for the
@@ -203,11 +209,17 @@ static void transfer_region(sz_rack_t *rack, sz_region_t r, sz_magazine_t *from,
 
 static void unmap_depot_region(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r);
 
-/* An empty depot region goes back to the OS unless the depot keeps it or
- * another thread is madvising it with the depot unlocked (pinned). */
+/* An empty depot region goes back to the OS unless another thread is
+ * madvising it with the depot unlocked (pinned) or the depot holds fewer
+ * than the retained count, r included (see the note on top). */
+static bool depot_should_unmap(const sz_rack_t *rack, const sz_magazine_t *depot, const sz_region_trailer_t *r)
+{
+    return r->bytes_used == 0 && r->pinned == 0 && depot->nregions >= (size_t)rack->zone->s.recirc_retained;
+}
+
 static void depot_maybe_unmap(sz_rack_t *rack, sz_magazine_t *depot, sz_region_t r)
 {
-    if (r->bytes_used == 0 && r->pinned == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained)
+    if (depot_should_unmap(rack, depot, r))
         unmap_depot_region(rack, depot, r);
 }
 
@@ -343,6 +355,8 @@ static bool adopt_from_depot(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
     sz_tier_t t = rack->tier;
     bool adopted = false;
+    if (rack->nmags == 1)
+        return false; /* one magazine never recirculates: the depot stays empty */
     sz_lock(&depot->lock);
     unsigned nslots = sz_tiers[t].nslots;
     for (unsigned s = sz_slot_for(t, msize); s < nslots && !adopted; s++) {
@@ -413,7 +427,9 @@ bool sz_rack_refill(sz_rack_t *rack, sz_magazine_t *m, int mi, uint32_t msize)
 bool sz_rack_maybe_recirculate(sz_rack_t *rack, sz_magazine_t *m, int mi)
 {
     size_t heap = sz_heap_bytes(rack->tier);
-    if (!(m->bytes_owned - m->bytes_used > heap + heap / 2 &&
+    /* One magazine: libmalloc does not recirculate ("Uniprocessor, single
+     * magazine, so no recirculation necessary"). */
+    if (rack->nmags == 1 || !(m->bytes_owned - m->bytes_used > heap + heap / 2 &&
           m->bytes_used < m->bytes_owned - m->bytes_owned / 4))
         return false;
     sz_region_t r = m->last;
@@ -446,7 +462,7 @@ void sz_rack_depot_after_free(sz_rack_t *rack, sz_region_t r, uint32_t idx, uint
                               uint32_t freed_idx, uint32_t freed_msize)
 {
     sz_magazine_t *depot = &rack->mags[SZ_MAG_DEPOT];
-    if (r->bytes_used == 0 && r->pinned == 0 && depot->nregions > (size_t)rack->zone->s.recirc_retained) {
+    if (depot_should_unmap(rack, depot, r)) {
         unmap_depot_region(rack, depot, r);
         return;
     }
