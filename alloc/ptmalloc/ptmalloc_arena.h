@@ -224,19 +224,24 @@ struct pt_inst {
     /* Registries of every mapping, outside the heap. */
     mallet_lock_t map_lock;
     unsigned nsegs;
-    struct { char *base; size_t len; } segs[PT_MAX_SEGS];
     pt_mmrec_t *mm;
     size_t mm_cap, mm_used, mm_live;
     size_t nheaps;
-    uintptr_t heaps[PT_HEAP_SLOTS]; /* heap bases; 0 empty, 1 deleted */
 
     mallet_lock_t ts_lock;
     pt_tstate_t *ts_head;
     size_t released; /* bytes given back to the OS by trimming, ever */
+    char name[32];
+
+    /* Layout: everything a new instance writes is above this line, within
+     * its first page; the tables below are written only as they fill (a
+     * heap's slot, a segment, hardened mode's ring), so their pages stay
+     * untouched, and not resident, until then. glibc keeps no such tables. */
+    uintptr_t heaps[PT_HEAP_SLOTS]; /* heap bases; 0 empty, 1 deleted */
+    struct { char *base; size_t len; } segs[PT_MAX_SEGS];
     /* hardened mode (ptmalloc.harden): recently unmapped mmapped chunks */
     uintptr_t unmapped[64];
     unsigned unmapped_next;
-    char name[32];
 };
 
 #define PT_INST(z) ((pt_inst_t *)(z))
