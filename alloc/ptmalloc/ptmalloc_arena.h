@@ -70,6 +70,30 @@ struct pt_arena {
     struct pt_heap_info *first_heap;
 };
 
+/* Fastbin heads, have_fastchunks and system_mem are read by free() without
+ * the arena lock (glibc's lock-free fastbin push, ptmalloc_free.c), so their
+ * every access is atomic; system_mem is only written under the lock. The
+ * heads are published with release and read with acquire: a chunk's fd link
+ * is written before the push that makes it reachable. */
+static inline mchunkptr pt_fastbin_head(pt_arena_t *av, unsigned i)
+{
+    return __atomic_load_n(&av->fastbinsY[i], __ATOMIC_ACQUIRE);
+}
+static inline bool pt_have_fastchunks(const pt_arena_t *av)
+{
+    return __atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED) != 0;
+}
+static inline void pt_set_have_fastchunks(pt_arena_t *av, bool v)
+{
+    __atomic_store_n(&av->have_fastchunks, v ? 1 : 0, __ATOMIC_RELAXED);
+}
+static inline size_t pt_sysmem(const pt_arena_t *av) { return __atomic_load_n(&av->system_mem, __ATOMIC_RELAXED); }
+/* Under the lock: system_mem += delta (delta may be a negated size_t). */
+static inline void pt_sysmem_add(pt_arena_t *av, size_t delta)
+{
+    __atomic_store_n(&av->system_mem, av->system_mem + delta, __ATOMIC_RELAXED);
+}
+
 /* Bin heads overlay the bins[] pairs: only fd/bk of the fake chunk are used. */
 #define pt_bin_at(m, i) \
     ((mchunkptr)((char *)&(m)->bins[((i) - 1) * 2] - offsetof(pt_chunk_t, fd)))
@@ -245,6 +269,9 @@ struct pt_inst {
 };
 
 #define PT_INST(z) ((pt_inst_t *)(z))
+
+/* glibc's get_max_fast(); mallopt may change it while free() reads it unlocked. */
+static inline size_t pt_max_fast(const pt_inst_t *inst) { return __atomic_load_n(&inst->mp.max_fast, __ATOMIC_RELAXED); }
 
 /* ---- errors (ptmalloc_zone.c) --------------------------------------------
  * Reports glibc's malloc_printerr text; marks the instance poisoned.

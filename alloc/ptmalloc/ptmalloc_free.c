@@ -9,8 +9,10 @@
  * the unsorted list. A merged chunk of 64 KiB or more triggers
  * malloc_consolidate and a trim of the top.
  *
- * Every check runs before the chunk is linked anywhere, so when an error
- * handler returns the operation is simply abandoned (the chunk leaks).
+ * The fastbin push takes no lock (glibc 2.36; hardened mode takes it, for
+ * its extra checks). Every check runs before the chunk is linked anywhere,
+ * so when an error handler returns the operation is simply abandoned (the
+ * chunk leaks).
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
@@ -115,11 +117,11 @@ static size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t
 
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
 {
-    av->have_fastchunks = 0;
+    pt_set_have_fastchunks(av, false);
     for (unsigned i = 0; i < PT_NFASTBINS; i++) {
         mchunkptr *fb = &av->fastbinsY[i];
-        mchunkptr p = *fb;
-        *fb = NULL;
+        /* one exchange: a free may be pushing onto this bin right now */
+        mchunkptr p = __atomic_exchange_n(fb, NULL, __ATOMIC_ACQUIRE);
         while (p != NULL) {
             if (PT_UNLIKELY(pt_misaligned_chunk(p))) {
                 pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
@@ -156,10 +158,96 @@ void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size)
         pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid size");
 }
 
+/* Hardened mode, under the lock: is p in the list from head on? (bounded;
+ * stops at the first link that leaves the instance) */
+static bool fastbin_holds(pt_inst_t *inst, pt_arena_t *av, mchunkptr head, mchunkptr p)
+{
+    size_t k = 0;
+    for (mchunkptr c = head; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
+        if (c == p)
+            return true;
+        if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
+            break;
+    }
+    return false;
+}
+
+/* The fastbin half of _int_free, glibc 2.36's way: without the arena lock
+ * unless the caller holds it (have_lock). The push is a compare-and-swap
+ * loop once the process has threads (a plain store before), and the head's
+ * fasttop test is repeated on every try. The "invalid fastbin entry"
+ * test reads the old head's size, so it runs only with the lock held:
+ * without it that chunk may already have been popped and reused (pops
+ * happen only under the lock). Unlike glibc every test runs before the
+ * chunk is linked, so a handler that returns leaves the bin as it was. */
+static void free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+{
+    mchunkptr next = pt_chunk_at(p, size);
+    if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= pt_sysmem(av))) {
+        /* Unlocked, system_mem may be growing under us: decide under the lock. */
+        bool fail = true;
+        if (!have_lock) {
+            pt_lock(&av->mutex);
+            fail = pt_chunksize_nomask(next) <= PT_HDR || pt_chunksize(next) >= av->system_mem;
+            pt_unlock(&av->mutex);
+        }
+        if (fail) {
+            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
+            return;
+        }
+    }
+    unsigned idx = pt_fastbin_index(size);
+    mchunkptr *fb = &av->fastbinsY[idx];
+    mchunkptr old = __atomic_load_n(fb, __ATOMIC_ACQUIRE);
+    bool perturbed = false;
+    for (;;) {
+#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
+        if (PT_UNLIKELY(old == p)) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
+            return;
+        }
+#endif
+        if (!perturbed && pt_hard(inst) && p->bk == pt_fast_key(inst) && fastbin_holds(inst, av, old, p)) {
+            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
+            return;
+        }
+        if (have_lock && old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
+            return;
+        }
+        if (!perturbed) {
+            pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
+            pt_set_have_fastchunks(av, true);
+            if (pt_hard(inst))
+                p->bk = pt_fast_key(inst);
+            perturbed = true;
+        }
+        p->fd = PT_PROTECT_PTR(&p->fd, old);
+        if (mallet_os_single_threaded_inline()) {
+            __atomic_store_n(fb, p, __ATOMIC_RELEASE);
+            return;
+        }
+        /* Release: p->fd is written before p is reachable. Acquire on
+         * failure: the new head may be dereferenced (under the lock). */
+        if (__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+            return;
+    }
+}
+
 /* _int_free past the tcache (pt_int_free in ptmalloc_fast.h ran the
  * pointer and size checks and offered the chunk to the tcache). */
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
 {
+    /* Compat mode pushes fastbin chunks without the lock. Hardened mode
+     * takes it first: its top test and fastbin scan walk memory a
+     * concurrent malloc could be changing, so it checks as if have_lock
+     * (and therefore also reports "invalid fastbin entry (free)" on a
+     * plain free). */
+    bool fast = size <= pt_max_fast(inst);
+    if (fast && !pt_hard(inst)) {
+        free_fast(inst, av, p, size, have_lock);
+        return;
+    }
     if (!have_lock)
         pt_lock(&av->mutex);
 
@@ -168,43 +256,8 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
         goto out;
     }
 
-    if (size <= inst->mp.max_fast) {
-        /* fastbin: LIFO, chunk stays "in use" */
-        mchunkptr next = pt_chunk_at(p, size);
-        if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= av->system_mem)) {
-            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
-            goto out;
-        }
-        unsigned idx = pt_fastbin_index(size);
-        mchunkptr *fb = &av->fastbinsY[idx];
-        mchunkptr old = *fb;
-#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
-        if (PT_UNLIKELY(old == p)) {
-            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
-            goto out;
-        }
-#endif
-        if (pt_hard(inst) && p->bk == pt_fast_key(inst)) {
-            size_t k = 0;
-            for (mchunkptr c = old; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
-                if (c == p) {
-                    pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
-                    goto out;
-                }
-                if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
-                    break;
-            }
-        }
-        if (old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
-            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
-            goto out;
-        }
-        pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
-        av->have_fastchunks = 1;
-        p->fd = PT_PROTECT_PTR(&p->fd, old);
-        if (pt_hard(inst))
-            p->bk = pt_fast_key(inst);
-        *fb = p;
+    if (fast) {
+        free_fast(inst, av, p, size, true);
         goto out;
     }
 
@@ -236,7 +289,7 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
 
         /* A big free: consolidate the fastbins and give memory back. */
         if (size >= PT_FASTBIN_CONSOLIDATION_THRESHOLD) {
-            if (av->have_fastchunks) {
+            if (pt_have_fastchunks(av)) {
                 pt_malloc_consolidate(inst, av);
                 if (inst->poisoned)
                     goto out;
