@@ -339,13 +339,22 @@ void pt_tcache_thread_shutdown(pt_inst_t *inst, pt_tstate_t *ts);
 
 /* ---- ptmalloc_malloc.c ----------------------------------------------------- */
 void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc);
-void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n);
+/* M_PERTURB fills; the test is inline since nearly every call makes it. */
+static inline void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
+{
+    if (PT_UNLIKELY(inst->mp.perturb_byte))
+        memset(p, inst->mp.perturb_byte ^ 0xff, n);
+}
 
 /* ---- ptmalloc_free.c -------------------------------------------------------- */
 /* pt_int_free: inline, ptmalloc_fast.h */
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p); /* false after an error */
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av);
-void pt_free_perturb(pt_inst_t *inst, void *p, size_t n);
+static inline void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
+{
+    if (PT_UNLIKELY(inst->mp.perturb_byte))
+        memset(p, inst->mp.perturb_byte, n);
+}
 
 /* ---- ptmalloc_sysmalloc.c --------------------------------------------------- */
 void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc);

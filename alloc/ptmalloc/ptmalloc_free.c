@@ -16,12 +16,6 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
-{
-    if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte, n);
-}
-
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
 {
     if (pt_chunksize(p) != pt_next_chunk(p)->prev_size) {
@@ -172,6 +166,47 @@ static bool fastbin_holds(pt_inst_t *inst, pt_arena_t *av, mchunkptr head, mchun
     return false;
 }
 
+/* "free(): invalid next size (fast)" (kept out of the inline path). Without
+ * the lock system_mem may be growing under us, so decide under it, as
+ * glibc does. true = reported. */
+static __attribute__((noinline, cold)) bool fast_next_size_bad(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                               mchunkptr next, bool have_lock)
+{
+    bool fail = true;
+    if (!have_lock) {
+        pt_lock(&av->mutex);
+        fail = pt_chunksize_nomask(next) <= PT_HDR || pt_chunksize(next) >= av->system_mem;
+        pt_unlock(&av->mutex);
+    }
+    if (fail)
+        pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
+    return fail;
+}
+
+/* The tests made against the bin's head (old) before each linking try;
+ * true = an error was reported and the chunk must not be linked. first:
+ * the first try, when hardened mode (always under the lock here) also
+ * scans the bin for a chunk carrying the fastbin key. */
+static inline bool fast_head_bad(pt_inst_t *inst, pt_arena_t *av, mchunkptr old, mchunkptr p, unsigned idx,
+                                 bool have_lock, bool first)
+{
+#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
+    if (PT_UNLIKELY(old == p)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
+        return true;
+    }
+#endif
+    if (first && pt_hard(inst) && p->bk == pt_fast_key(inst) && fastbin_holds(inst, av, old, p)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
+        return true;
+    }
+    if (have_lock && old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
+        return true;
+    }
+    return false;
+}
+
 /* The fastbin half of _int_free, glibc 2.36's way: without the arena lock
  * unless the caller holds it (have_lock). The push is a compare-and-swap
  * loop once the process has threads (a plain store before), and the head's
@@ -180,74 +215,51 @@ static bool fastbin_holds(pt_inst_t *inst, pt_arena_t *av, mchunkptr head, mchun
  * without it that chunk may already have been popped and reused (pops
  * happen only under the lock). Unlike glibc every test runs before the
  * chunk is linked, so a handler that returns leaves the bin as it was. */
-static void free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+static inline __attribute__((always_inline)) void free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                            size_t size, bool have_lock)
 {
     mchunkptr next = pt_chunk_at(p, size);
-    if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= pt_sysmem(av))) {
-        /* Unlocked, system_mem may be growing under us: decide under the lock. */
-        bool fail = true;
-        if (!have_lock) {
-            pt_lock(&av->mutex);
-            fail = pt_chunksize_nomask(next) <= PT_HDR || pt_chunksize(next) >= av->system_mem;
-            pt_unlock(&av->mutex);
-        }
-        if (fail) {
-            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
-            return;
-        }
-    }
+    if ((PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= pt_sysmem(av))) &&
+        fast_next_size_bad(inst, av, p, next, have_lock))
+        return;
     unsigned idx = pt_fastbin_index(size);
     mchunkptr *fb = &av->fastbinsY[idx];
     mchunkptr old = __atomic_load_n(fb, __ATOMIC_ACQUIRE);
-    bool perturbed = false;
-    for (;;) {
-#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
-        if (PT_UNLIKELY(old == p)) {
-            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
+    if ((PT_UNLIKELY(old == p) || have_lock) && fast_head_bad(inst, av, old, p, idx, have_lock, true))
+        return;
+    pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
+    pt_set_have_fastchunks(av, true);
+    if (pt_hard(inst))
+        p->bk = pt_fast_key(inst);
+    p->fd = PT_PROTECT_PTR(&p->fd, old);
+    if (mallet_os_single_threaded_inline()) {
+        __atomic_store_n(fb, p, __ATOMIC_RELEASE);
+        return;
+    }
+    /* Release: p->fd is written before p is reachable. Acquire on failure:
+     * under the lock the new head is read by the tests. */
+    while (!__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
+        if (fast_head_bad(inst, av, old, p, idx, have_lock, false))
             return;
-        }
-#endif
-        if (!perturbed && pt_hard(inst) && p->bk == pt_fast_key(inst) && fastbin_holds(inst, av, old, p)) {
-            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
-            return;
-        }
-        if (have_lock && old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
-            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
-            return;
-        }
-        if (!perturbed) {
-            pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
-            pt_set_have_fastchunks(av, true);
-            if (pt_hard(inst))
-                p->bk = pt_fast_key(inst);
-            perturbed = true;
-        }
         p->fd = PT_PROTECT_PTR(&p->fd, old);
-        if (mallet_os_single_threaded_inline()) {
-            __atomic_store_n(fb, p, __ATOMIC_RELEASE);
-            return;
-        }
-        /* Release: p->fd is written before p is reachable. Acquire on
-         * failure: the new head may be dereferenced (under the lock). */
-        if (__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
-            return;
     }
 }
 
-/* _int_free past the tcache (pt_int_free in ptmalloc_fast.h ran the
- * pointer and size checks and offered the chunk to the tcache). */
+/* Compat mode's fastbin free, called by pt_int_free (ptmalloc_fast.h)
+ * straight after the tcache: no lock unless the caller holds one. */
+void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+{
+    free_fast(inst, av, p, size, have_lock);
+}
+
+/* _int_free past the tcache for everything pt_free_fast does not take,
+ * under the arena lock. Hardened mode's fastbin chunks come here too: its
+ * top test and fastbin scan read memory a concurrent malloc could be
+ * changing, so it takes the lock and checks as if have_lock (and so also
+ * reports "invalid fastbin entry (free)" on a plain free). */
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
 {
-    /* Compat mode pushes fastbin chunks without the lock. Hardened mode
-     * takes it first: its top test and fastbin scan walk memory a
-     * concurrent malloc could be changing, so it checks as if have_lock
-     * (and therefore also reports "invalid fastbin entry (free)" on a
-     * plain free). */
     bool fast = size <= pt_max_fast(inst);
-    if (fast && !pt_hard(inst)) {
-        free_fast(inst, av, p, size, have_lock);
-        return;
-    }
     if (!have_lock)
         pt_lock(&av->mutex);
 

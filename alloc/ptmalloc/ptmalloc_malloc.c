@@ -20,12 +20,6 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
-{
-    if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte ^ 0xff, n);
-}
-
 #define FAIL(kind, ptr, msg)                       \
     do {                                           \
         pt_error(inst, (kind), (ptr), (msg));      \
