@@ -4,7 +4,8 @@
  * §D.11), plus realloc's arena part (_int_realloc) and _int_memalign.
  *
  * The tcache is consulted first (malloc) or filled first (free) without
- * any lock; everything else runs under the arena lock. As in glibc,
+ * any lock, and in compat mode free pushes fastbin chunks without it too
+ * (ptmalloc_free.c); everything else runs under the arena lock. As in glibc,
  * malloc, calloc, realloc and free create the thread's tcache on first
  * use and memalign does not (where a thread's first blocks land depends
  * on it; tests/ptmalloc/test_ptmalloc_glibc_diff.c compares). One mallet addition
@@ -153,7 +154,7 @@ size_t pt_usable_size(pt_inst_t *inst, const void *mem)
     if (pt_misaligned_chunk(p) || pt_chunk_is_mmapped(p))
         return 0;
     size_t size = pt_chunksize(p);
-    if (size < PT_MINSIZE || size > av->system_mem || pt_owner_of_chunk(inst, pt_chunk_at(p, size)) != av)
+    if (size < PT_MINSIZE || size > pt_sysmem(av) || pt_owner_of_chunk(inst, pt_chunk_at(p, size)) != av)
         return 0;
     return pt_inuse(p) ? size - PT_SIZE_SZ : 0;
 }

@@ -39,7 +39,7 @@ void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main)
     }
     if (!is_main)
         av->flags |= PT_NONCONTIGUOUS_BIT;
-    av->have_fastchunks = 0;
+    pt_set_have_fastchunks(av, false);
     av->top = pt_initial_top(av);
     av->inst = inst;
     pt_lock_init(&av->mutex);

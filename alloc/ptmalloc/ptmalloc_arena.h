@@ -70,6 +70,30 @@ struct pt_arena {
     struct pt_heap_info *first_heap;
 };
 
+/* Fastbin heads, have_fastchunks and system_mem are read by free() without
+ * the arena lock (glibc's lock-free fastbin push, ptmalloc_free.c), so their
+ * every access is atomic; system_mem is only written under the lock. The
+ * heads are published with release and read with acquire: a chunk's fd link
+ * is written before the push that makes it reachable. */
+static inline mchunkptr pt_fastbin_head(pt_arena_t *av, unsigned i)
+{
+    return __atomic_load_n(&av->fastbinsY[i], __ATOMIC_ACQUIRE);
+}
+static inline bool pt_have_fastchunks(const pt_arena_t *av)
+{
+    return __atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED) != 0;
+}
+static inline void pt_set_have_fastchunks(pt_arena_t *av, bool v)
+{
+    __atomic_store_n(&av->have_fastchunks, v ? 1 : 0, __ATOMIC_RELAXED);
+}
+static inline size_t pt_sysmem(const pt_arena_t *av) { return __atomic_load_n(&av->system_mem, __ATOMIC_RELAXED); }
+/* Under the lock: system_mem += delta (delta may be a negated size_t). */
+static inline void pt_sysmem_add(pt_arena_t *av, size_t delta)
+{
+    __atomic_store_n(&av->system_mem, av->system_mem + delta, __ATOMIC_RELAXED);
+}
+
 /* Bin heads overlay the bins[] pairs: only fd/bk of the fake chunk are used. */
 #define pt_bin_at(m, i) \
     ((mchunkptr)((char *)&(m)->bins[((i) - 1) * 2] - offsetof(pt_chunk_t, fd)))
@@ -224,22 +248,30 @@ struct pt_inst {
     /* Registries of every mapping, outside the heap. */
     mallet_lock_t map_lock;
     unsigned nsegs;
-    struct { char *base; size_t len; } segs[PT_MAX_SEGS];
     pt_mmrec_t *mm;
     size_t mm_cap, mm_used, mm_live;
     size_t nheaps;
-    uintptr_t heaps[PT_HEAP_SLOTS]; /* heap bases; 0 empty, 1 deleted */
 
     mallet_lock_t ts_lock;
     pt_tstate_t *ts_head;
     size_t released; /* bytes given back to the OS by trimming, ever */
+    char name[32];
+
+    /* Layout: everything a new instance writes is above this line, within
+     * its first page; the tables below are written only as they fill (a
+     * heap's slot, a segment, hardened mode's ring), so their pages stay
+     * untouched, and not resident, until then. glibc keeps no such tables. */
+    uintptr_t heaps[PT_HEAP_SLOTS]; /* heap bases; 0 empty, 1 deleted */
+    struct { char *base; size_t len; } segs[PT_MAX_SEGS];
     /* hardened mode (ptmalloc.harden): recently unmapped mmapped chunks */
     uintptr_t unmapped[64];
     unsigned unmapped_next;
-    char name[32];
 };
 
 #define PT_INST(z) ((pt_inst_t *)(z))
+
+/* glibc's get_max_fast(); mallopt may change it while free() reads it unlocked. */
+static inline size_t pt_max_fast(const pt_inst_t *inst) { return __atomic_load_n(&inst->mp.max_fast, __ATOMIC_RELAXED); }
 
 /* ---- errors (ptmalloc_zone.c) --------------------------------------------
  * Reports glibc's malloc_printerr text; marks the instance poisoned.
@@ -307,13 +339,22 @@ void pt_tcache_thread_shutdown(pt_inst_t *inst, pt_tstate_t *ts);
 
 /* ---- ptmalloc_malloc.c ----------------------------------------------------- */
 void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc);
-void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n);
+/* M_PERTURB fills; the test is inline since nearly every call makes it. */
+static inline void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
+{
+    if (PT_UNLIKELY(inst->mp.perturb_byte))
+        memset(p, inst->mp.perturb_byte ^ 0xff, n);
+}
 
 /* ---- ptmalloc_free.c -------------------------------------------------------- */
 /* pt_int_free: inline, ptmalloc_fast.h */
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p); /* false after an error */
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av);
-void pt_free_perturb(pt_inst_t *inst, void *p, size_t n);
+static inline void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
+{
+    if (PT_UNLIKELY(inst->mp.perturb_byte))
+        memset(p, inst->mp.perturb_byte, n);
+}
 
 /* ---- ptmalloc_sysmalloc.c --------------------------------------------------- */
 void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc);

@@ -102,14 +102,17 @@ static inline int pt_tcache_free(pt_inst_t *inst, pt_tcache_t *tc, mchunkptr p, 
 
 /* ---- free's first steps (glibc _int_free up to the tcache) ---------------------- */
 
-/* The rest of _int_free, from the arena lock on (ptmalloc_free.c). */
+/* The rest of _int_free (ptmalloc_free.c): compat mode's fastbin push,
+ * which takes no lock, and everything else, from the arena lock on. */
+void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock);
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc,
                        bool have_lock);
 /* Reports "free(): invalid pointer" / "free(): invalid size" (ptmalloc_free.c). */
 void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size);
 
 /* have_lock: the arena's mutex is held by the caller. */
-static inline void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_tcache_t *tc, bool have_lock)
+static inline __attribute__((always_inline)) void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                              pt_tcache_t *tc, bool have_lock)
 {
     size_t size = pt_chunksize(p);
     if (PT_UNLIKELY((uintptr_t)p > (uintptr_t)-size) || PT_UNLIKELY(pt_misaligned_chunk(p)) ||
@@ -120,7 +123,10 @@ static inline void pt_int_free(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, pt_
     /* tcache: checked and filled before the arena is touched */
     if (pt_tcache_free(inst, tc, p, size) != 0)
         return;
-    pt_int_free_arena(inst, av, p, size, tc, have_lock);
+    if (size <= pt_max_fast(inst) && !pt_hard(inst))
+        pt_free_fast(inst, av, p, size, have_lock);
+    else
+        pt_int_free_arena(inst, av, p, size, tc, have_lock);
 }
 
 #endif /* MALLET_PTMALLOC_FAST_H */

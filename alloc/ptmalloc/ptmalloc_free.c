@@ -9,16 +9,12 @@
  * the unsorted list. A merged chunk of 64 KiB or more triggers
  * malloc_consolidate and a trim of the top.
  *
- * Every check runs before the chunk is linked anywhere, so when an error
- * handler returns the operation is simply abandoned (the chunk leaks).
+ * The fastbin push takes no lock (glibc 2.36; hardened mode takes it, for
+ * its extra checks). Every check runs before the chunk is linked anywhere,
+ * so when an error handler returns the operation is simply abandoned (the
+ * chunk leaks).
  */
 #include "ptmalloc/ptmalloc_arena.h"
-
-void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
-{
-    if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte, n);
-}
 
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
 {
@@ -115,11 +111,11 @@ static size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t
 
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
 {
-    av->have_fastchunks = 0;
+    pt_set_have_fastchunks(av, false);
     for (unsigned i = 0; i < PT_NFASTBINS; i++) {
         mchunkptr *fb = &av->fastbinsY[i];
-        mchunkptr p = *fb;
-        *fb = NULL;
+        /* one exchange: a free may be pushing onto this bin right now */
+        mchunkptr p = __atomic_exchange_n(fb, NULL, __ATOMIC_ACQUIRE);
         while (p != NULL) {
             if (PT_UNLIKELY(pt_misaligned_chunk(p))) {
                 pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
@@ -156,10 +152,114 @@ void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size)
         pt_error(inst, MALLET_ERR_INVALID_FREE, pt_chunk2mem(p), "free(): invalid size");
 }
 
-/* _int_free past the tcache (pt_int_free in ptmalloc_fast.h ran the
- * pointer and size checks and offered the chunk to the tcache). */
+/* Hardened mode, under the lock: is p in the list from head on? (bounded;
+ * stops at the first link that leaves the instance) */
+static bool fastbin_holds(pt_inst_t *inst, pt_arena_t *av, mchunkptr head, mchunkptr p)
+{
+    size_t k = 0;
+    for (mchunkptr c = head; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
+        if (c == p)
+            return true;
+        if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
+            break;
+    }
+    return false;
+}
+
+/* "free(): invalid next size (fast)" (kept out of the inline path). Without
+ * the lock system_mem may be growing under us, so decide under it, as
+ * glibc does. true = reported. */
+static __attribute__((noinline, cold)) bool fast_next_size_bad(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                               mchunkptr next, bool have_lock)
+{
+    bool fail = true;
+    if (!have_lock) {
+        pt_lock(&av->mutex);
+        fail = pt_chunksize_nomask(next) <= PT_HDR || pt_chunksize(next) >= av->system_mem;
+        pt_unlock(&av->mutex);
+    }
+    if (fail)
+        pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
+    return fail;
+}
+
+/* The tests made against the bin's head (old) before each linking try;
+ * true = an error was reported and the chunk must not be linked. first:
+ * the first try, when hardened mode (always under the lock here) also
+ * scans the bin for a chunk carrying the fastbin key. */
+static inline bool fast_head_bad(pt_inst_t *inst, pt_arena_t *av, mchunkptr old, mchunkptr p, unsigned idx,
+                                 bool have_lock, bool first)
+{
+#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
+    if (PT_UNLIKELY(old == p)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
+        return true;
+    }
+#endif
+    if (first && pt_hard(inst) && p->bk == pt_fast_key(inst) && fastbin_holds(inst, av, old, p)) {
+        pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
+        return true;
+    }
+    if (have_lock && old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
+        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
+        return true;
+    }
+    return false;
+}
+
+/* The fastbin half of _int_free, glibc 2.36's way: without the arena lock
+ * unless the caller holds it (have_lock). The push is a compare-and-swap
+ * loop once the process has threads (a plain store before), and the head's
+ * fasttop test is repeated on every try. The "invalid fastbin entry"
+ * test reads the old head's size, so it runs only with the lock held:
+ * without it that chunk may already have been popped and reused (pops
+ * happen only under the lock). Unlike glibc every test runs before the
+ * chunk is linked, so a handler that returns leaves the bin as it was. */
+static inline __attribute__((always_inline)) void free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                            size_t size, bool have_lock)
+{
+    mchunkptr next = pt_chunk_at(p, size);
+    if ((PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= pt_sysmem(av))) &&
+        fast_next_size_bad(inst, av, p, next, have_lock))
+        return;
+    unsigned idx = pt_fastbin_index(size);
+    mchunkptr *fb = &av->fastbinsY[idx];
+    mchunkptr old = __atomic_load_n(fb, __ATOMIC_ACQUIRE);
+    if ((PT_UNLIKELY(old == p) || have_lock) && fast_head_bad(inst, av, old, p, idx, have_lock, true))
+        return;
+    pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
+    pt_set_have_fastchunks(av, true);
+    if (pt_hard(inst))
+        p->bk = pt_fast_key(inst);
+    p->fd = PT_PROTECT_PTR(&p->fd, old);
+    if (mallet_os_single_threaded_inline()) {
+        __atomic_store_n(fb, p, __ATOMIC_RELEASE);
+        return;
+    }
+    /* Release: p->fd is written before p is reachable. Acquire on failure:
+     * under the lock the new head is read by the tests. */
+    while (!__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
+        if (fast_head_bad(inst, av, old, p, idx, have_lock, false))
+            return;
+        p->fd = PT_PROTECT_PTR(&p->fd, old);
+    }
+}
+
+/* Compat mode's fastbin free, called by pt_int_free (ptmalloc_fast.h)
+ * straight after the tcache: no lock unless the caller holds one. */
+void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+{
+    free_fast(inst, av, p, size, have_lock);
+}
+
+/* _int_free past the tcache for everything pt_free_fast does not take,
+ * under the arena lock. Hardened mode's fastbin chunks come here too: its
+ * top test and fastbin scan read memory a concurrent malloc could be
+ * changing, so it takes the lock and checks as if have_lock (and so also
+ * reports "invalid fastbin entry (free)" on a plain free). */
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
 {
+    bool fast = size <= pt_max_fast(inst);
     if (!have_lock)
         pt_lock(&av->mutex);
 
@@ -168,43 +268,8 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
         goto out;
     }
 
-    if (size <= inst->mp.max_fast) {
-        /* fastbin: LIFO, chunk stays "in use" */
-        mchunkptr next = pt_chunk_at(p, size);
-        if (PT_UNLIKELY(pt_chunksize_nomask(next) <= PT_HDR) || PT_UNLIKELY(pt_chunksize(next) >= av->system_mem)) {
-            pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "free(): invalid next size (fast)");
-            goto out;
-        }
-        unsigned idx = pt_fastbin_index(size);
-        mchunkptr *fb = &av->fastbinsY[idx];
-        mchunkptr old = *fb;
-#ifndef MALLET_SEEDED_BUG_PT_FASTTOP /* seeded bug: no fasttop double-free check */
-        if (PT_UNLIKELY(old == p)) {
-            pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fasttop)");
-            goto out;
-        }
-#endif
-        if (pt_hard(inst) && p->bk == pt_fast_key(inst)) {
-            size_t k = 0;
-            for (mchunkptr c = old; c != NULL && k < av->system_mem / PT_MINSIZE; c = PT_REVEAL_PTR(c->fd), k++) {
-                if (c == p) {
-                    pt_error(inst, MALLET_ERR_DOUBLE_FREE, pt_chunk2mem(p), "double free or corruption (fastbin)");
-                    goto out;
-                }
-                if (pt_misaligned_chunk(c) || !pt_owner_of_chunk(inst, c))
-                    break;
-            }
-        }
-        if (old != NULL && PT_UNLIKELY(pt_fastbin_index(pt_chunksize(old)) != idx)) {
-            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "invalid fastbin entry (free)");
-            goto out;
-        }
-        pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
-        av->have_fastchunks = 1;
-        p->fd = PT_PROTECT_PTR(&p->fd, old);
-        if (pt_hard(inst))
-            p->bk = pt_fast_key(inst);
-        *fb = p;
+    if (fast) {
+        free_fast(inst, av, p, size, true);
         goto out;
     }
 
@@ -236,7 +301,7 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
 
         /* A big free: consolidate the fastbins and give memory back. */
         if (size >= PT_FASTBIN_CONSOLIDATION_THRESHOLD) {
-            if (av->have_fastchunks) {
+            if (pt_have_fastchunks(av)) {
                 pt_malloc_consolidate(inst, av);
                 if (inst->poisoned)
                     goto out;

@@ -102,7 +102,7 @@ static bool x_build(pt_inst_t *inst, xlist_t *x)
     for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a))
         for (unsigned i = 0; i < PT_NFASTBINS; i++) {
             size_t k = 0;
-            for (mchunkptr p = a->fastbinsY[i]; p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
+            for (mchunkptr p = pt_fastbin_head(a, i); p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
                  p = PT_REVEAL_PTR(p->fd))
                 k++, want++;
         }
@@ -121,7 +121,7 @@ static bool x_build(pt_inst_t *inst, xlist_t *x)
     for (pt_arena_t *a = &inst->main_arena; a; a = pt_arena_next(a))
         for (unsigned i = 0; i < PT_NFASTBINS; i++) {
             size_t k = 0;
-            for (mchunkptr p = a->fastbinsY[i]; p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
+            for (mchunkptr p = pt_fastbin_head(a, i); p && k < fastbin_limit(a) && pt_arena_of_addr(inst, (uintptr_t)p) == a;
                  p = PT_REVEAL_PTR(p->fd), k++)
                 x_add(x, (uintptr_t)p);
         }
@@ -297,7 +297,7 @@ static int check_bins(pt_inst_t *inst, pt_arena_t *av, walk_t *w)
         return bad(w, av, binned < w->free_n ? "a free chunk is in no bin" : "more binned chunks than free chunks");
     for (unsigned i = 0; i < PT_NFASTBINS; i++) {
         size_t k = 0;
-        for (mchunkptr p = av->fastbinsY[i]; p; p = PT_REVEAL_PTR(p->fd)) {
+        for (mchunkptr p = pt_fastbin_head(av, i); p; p = PT_REVEAL_PTR(p->fd)) {
             if (pt_misaligned_chunk(p) || !in_arena(inst, av, p))
                 return bad(w, p, "fastbin link points outside the arena (or is not safe-linked)");
             if (pt_fastbin_index(pt_chunksize(p)) != i)
@@ -393,7 +393,7 @@ void pt_statistics(pt_inst_t *inst, mallet_zone_stats_t *s)
         sys += a->system_mem;
         for (unsigned i = 0; i < PT_NFASTBINS; i++) {
             size_t k = 0;
-            for (mchunkptr p = a->fastbinsY[i]; p && k < fastbin_limit(a) && in_arena(inst, a, p);
+            for (mchunkptr p = pt_fastbin_head(a, i); p && k < fastbin_limit(a) && in_arena(inst, a, p);
                  p = PT_REVEAL_PTR(p->fd), k++) {
                 n--;
                 bytes -= pt_chunksize(p) - PT_SIZE_SZ;
@@ -516,7 +516,7 @@ static void int_mallinfo(pt_inst_t *inst, pt_arena_t *av, struct mallinfo2 *m)
 {
     size_t avail = pt_chunksize(av->top), nblocks = 1, nfastblocks = 0, fastavail = 0;
     for (unsigned i = 0; i < PT_NFASTBINS; i++)
-        for (mchunkptr p = av->fastbinsY[i]; p; p = PT_REVEAL_PTR(p->fd)) {
+        for (mchunkptr p = pt_fastbin_head(av, i); p; p = PT_REVEAL_PTR(p->fd)) {
             if (pt_misaligned_chunk(p)) {
                 pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "int_mallinfo(): unaligned fastbin chunk detected");
                 return;
@@ -599,7 +599,7 @@ int pt_malloc_info(pt_inst_t *inst, int options, void *vfp)
         pt_lock(&ar->mutex);
         for (unsigned i = 0; i < PT_NFASTBINS; ++i) {
             size_t nthis = 0, thissize = 0;
-            for (mchunkptr p = ar->fastbinsY[i]; p; p = PT_REVEAL_PTR(p->fd)) {
+            for (mchunkptr p = pt_fastbin_head(ar, i); p; p = PT_REVEAL_PTR(p->fd)) {
                 if (pt_misaligned_chunk(p)) {
                     pt_unlock(&ar->mutex);
                     pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "__malloc_info(): unaligned fastbin chunk detected");

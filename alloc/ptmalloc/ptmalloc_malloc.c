@@ -14,16 +14,11 @@
  *      chosen size, so the skip list needs no repair);
  *   5. the binmap: the smallest non-empty larger bin, split;
  *   6. the top chunk, else consolidate and retry, else sysmalloc.
- * Fastbins are touched only under the arena lock in mallet (glibc pops
- * with CAS); the checks and their messages are glibc's.
+ * Fastbins are popped under the arena lock but pushed without it by free
+ * (as glibc 2.36), so a threaded pop swaps the head with a CAS; the checks
+ * and their messages are glibc's.
  */
 #include "ptmalloc/ptmalloc_arena.h"
-
-void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
-{
-    if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte ^ 0xff, n);
-}
 
 #define FAIL(kind, ptr, msg)                       \
     do {                                           \
@@ -70,26 +65,41 @@ static void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim
     return done(inst, victim, bytes);
 }
 
-/* Pop the head of fastbin *fb. Like glibc, a single-threaded process
- * takes the next pointer as it is (a bad one is caught as the new head:
- * "...detected 2" / "3"), while a threaded one checks it in REMOVE_FB. */
+/* Pop the head of fastbin *fb; the caller holds the arena lock, so no
+ * other thread pops, but frees push without it (ptmalloc_free.c). Like
+ * glibc, a single-threaded process takes the next link as it is (a bad
+ * one is caught as the new head: "...detected 2" / "3") with a plain
+ * store; a threaded one checks the link and swaps the head in with a
+ * compare-and-swap, retrying on the chunk a concurrent free just pushed
+ * (glibc's REMOVE_FB). Returns the chunk taken, NULL if the bin was empty
+ * or after an error (*err). */
 static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, bool *err)
 {
-    mchunkptr next = PT_REVEAL_PTR(victim->fd);
-    if (!mallet_os_single_threaded() && PT_UNLIKELY(next != NULL && pt_misaligned_chunk(next))) {
-        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, next, "malloc(): unaligned fastbin chunk detected");
-        *err = true;
-        return NULL;
-    }
-    if (pt_hard(inst)) {
-        if (next != NULL && !pt_misaligned_chunk(next) && !pt_owner_of_chunk(inst, next)) {
+    const bool single = mallet_os_single_threaded();
+    for (;;) {
+        mchunkptr next = PT_REVEAL_PTR(victim->fd);
+        if (!single && PT_UNLIKELY(next != NULL && pt_misaligned_chunk(next))) {
+            pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, next, "malloc(): unaligned fastbin chunk detected");
+            *err = true;
+            return NULL;
+        }
+        if (pt_hard(inst) && next != NULL && !pt_misaligned_chunk(next) && !pt_owner_of_chunk(inst, next)) {
             pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, next, "malloc(): corrupted fastbin entry (hardened)");
             *err = true;
             return NULL;
         }
-        victim->bk = NULL; /* drop the fastbin key */
+        if (single) {
+            __atomic_store_n(fb, next, __ATOMIC_RELAXED);
+            break;
+        }
+        /* Acquire on failure: the chunk pushed meanwhile is read next. */
+        if (__atomic_compare_exchange_n(fb, &victim, next, false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            break;
+        if (victim == NULL)
+            return NULL;
     }
-    *fb = next;
+    if (pt_hard(inst))
+        victim->bk = NULL; /* drop the fastbin key */
     return victim;
 }
 
@@ -173,27 +183,29 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
     mchunkptr victim;
 
     /* 1. fastbins */
-    if (nb <= inst->mp.max_fast) {
+    if (nb <= pt_max_fast(inst)) {
         idx = pt_fastbin_index(nb);
         mchunkptr *fb = &av->fastbinsY[idx];
-        victim = *fb;
+        victim = pt_fastbin_head(av, idx);
+        bool err = false;
+        if (victim != NULL && PT_UNLIKELY(pt_misaligned_chunk(victim)))
+            FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): unaligned fastbin chunk detected 2");
+        if (victim != NULL && (victim = fastbin_pop(inst, fb, victim, &err)) == NULL && err)
+            return NULL;
         if (victim != NULL) {
-            bool err = false;
-            if (PT_UNLIKELY(pt_misaligned_chunk(victim)))
-                FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): unaligned fastbin chunk detected 2");
-            victim = fastbin_pop(inst, fb, victim, &err);
-            if (err)
-                return NULL;
             if (PT_UNLIKELY(pt_fastbin_index(pt_chunksize(victim)) != idx))
                 FAIL(MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(victim), "malloc(): memory corruption (fast)");
             if (use_tc) {
                 mchunkptr tc_victim;
-                while (tc->counts[tc_idx] < inst->mp.tcache_count && (tc_victim = *fb) != NULL) {
+                while (tc->counts[tc_idx] < inst->mp.tcache_count && (tc_victim = pt_fastbin_head(av, idx)) != NULL) {
                     if (PT_UNLIKELY(pt_misaligned_chunk(tc_victim)))
                         FAIL(MALLET_ERR_FREELIST_CORRUPTION, tc_victim,
                              "malloc(): unaligned fastbin chunk detected 3");
-                    if (fastbin_pop(inst, fb, tc_victim, &err) == NULL)
-                        return NULL;
+                    if ((tc_victim = fastbin_pop(inst, fb, tc_victim, &err)) == NULL) {
+                        if (err)
+                            return NULL;
+                        break;
+                    }
                     pt_tcache_put(inst, tc, tc_victim, tc_idx);
                 }
             }
@@ -231,7 +243,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         }
     } else {
         idx = pt_largebin_index(nb);
-        if (av->have_fastchunks) {
+        if (pt_have_fastchunks(av)) {
             pt_malloc_consolidate(inst, av);
             if (inst->poisoned)
                 return NULL;
@@ -385,7 +397,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
             pt_set_head(victim, nb | PT_PREV_INUSE | pt_arena_bit(inst, av));
             pt_set_head(remainder, remainder_size | PT_PREV_INUSE);
             return done(inst, victim, bytes);
-        } else if (av->have_fastchunks) {
+        } else if (pt_have_fastchunks(av)) {
             pt_malloc_consolidate(inst, av);
             if (inst->poisoned)
                 return NULL;

@@ -70,9 +70,10 @@ int pt_mm_add(pt_inst_t *inst, uintptr_t chunk, uintptr_t base, size_t len)
         return ENOMEM;
     }
     pt_mmrec_t *r = mm_slot(inst->mm, inst->mm_cap, chunk, true);
-    for (unsigned i = 0; i < 64; i++)
-        if (inst->unmapped[i] == chunk)
-            inst->unmapped[i] = 0; /* the address is live again */
+    if (pt_hard(inst)) /* only hardened mode fills the ring */
+        for (unsigned i = 0; i < 64; i++)
+            if (inst->unmapped[i] == chunk)
+                inst->unmapped[i] = 0; /* the address is live again */
     if (r->chunk <= MM_DELETED) {
         if (r->chunk == MM_EMPTY)
             inst->mm_used++;

@@ -168,7 +168,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
             new_size += p->prev_size;
         if (new_size + (PT_HEAP_MAX_SIZE - prev_heap->size) < pad + PT_MINSIZE + pagesz)
             break;
-        ar_ptr->system_mem -= heap->size;
+        pt_sysmem_add(ar_ptr, -heap->size);
         __atomic_add_fetch(&inst->released, heap->size, __ATOMIC_RELAXED);
         delete_heap(inst, heap);
         heap = prev_heap;
@@ -193,7 +193,7 @@ int pt_heap_trim(pt_inst_t *inst, pt_heap_info_t *heap, size_t pad, pt_tcache_t 
         return 0;
     if (shrink_heap(heap, extra) != 0)
         return 0;
-    ar_ptr->system_mem -= extra;
+    pt_sysmem_add(ar_ptr, -extra);
     __atomic_add_fetch(&inst->released, extra, __ATOMIC_RELAXED);
     pt_set_head(top_chunk, (top_size - extra) | PT_PREV_INUSE);
     return 1;
@@ -330,12 +330,12 @@ void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc)
         pt_heap_info_t *old_heap = pt_heap_for_ptr(old_top), *heap;
         size_t old_heap_size = old_heap->size;
         if ((long)(PT_MINSIZE + nb - old_size) > 0 && grow_heap(old_heap, (long)(PT_MINSIZE + nb - old_size)) == 0) {
-            av->system_mem += old_heap->size - old_heap_size;
+            pt_sysmem_add(av, old_heap->size - old_heap_size);
             pt_set_head(old_top, (size_t)(((char *)old_heap + old_heap->size) - (char *)old_top) | PT_PREV_INUSE);
         } else if ((heap = pt_new_heap(inst, nb + (PT_MINSIZE + sizeof(*heap)), inst->mp.top_pad)) != NULL) {
             heap->ar_ptr = av;
             heap->prev = old_heap;
-            av->system_mem += heap->size;
+            pt_sysmem_add(av, heap->size);
             av->top = (mchunkptr)(heap + 1);
             pt_set_head(av->top, (heap->size - sizeof(*heap)) | PT_PREV_INUSE);
             /* Fenceposts at the end of the old heap; free the rest of its top. */
@@ -388,7 +388,7 @@ void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc)
         if (brk != NULL) {
             if (inst->mp.sbrk_base == NULL)
                 inst->mp.sbrk_base = brk;
-            av->system_mem += size;
+            pt_sysmem_add(av, size);
             if (brk == old_end && snd_brk == NULL) {
                 pt_set_head(old_top, (size + old_size) | PT_PREV_INUSE);
             } else if (pt_contiguous(av) && old_size && brk < old_end) {
@@ -399,7 +399,7 @@ void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc)
                 char *aligned_brk = brk;
                 if (pt_contiguous(av)) {
                     if (old_size)
-                        av->system_mem += (size_t)(brk - old_end);
+                        pt_sysmem_add(av, (size_t)(brk - old_end));
                     front_misalign = (uintptr_t)pt_chunk2mem((mchunkptr)brk) & PT_ALIGN_MASK;
                     if (front_misalign > 0) {
                         correction = PT_ALIGNMENT - front_misalign;
@@ -423,7 +423,7 @@ void *pt_sysmalloc(pt_inst_t *inst, size_t nb, pt_arena_t *av, pt_tcache_t *tc)
                 if (snd_brk != NULL) {
                     av->top = (mchunkptr)aligned_brk;
                     pt_set_head(av->top, (size_t)(snd_brk - aligned_brk + correction) | PT_PREV_INUSE);
-                    av->system_mem += correction;
+                    pt_sysmem_add(av, correction);
                     if (old_size != 0) {
                         /* double fencepost where the old top ended; free what is left of it */
                         old_size = (old_size - 2 * PT_HDR) & ~PT_ALIGN_MASK;
@@ -476,7 +476,7 @@ int pt_systrim(pt_inst_t *inst, size_t pad, pt_arena_t *av)
         char *new_brk = pt_sbrk(inst, 0);
         size_t released = (size_t)(current_brk - new_brk);
         if (released != 0) {
-            av->system_mem -= released;
+            pt_sysmem_add(av, -released);
             __atomic_add_fetch(&inst->released, released, __ATOMIC_RELAXED);
             pt_set_head(av->top, (top_size - released) | PT_PREV_INUSE);
             return 1;

@@ -109,7 +109,8 @@ int pt_load_settings(pt_inst_t *inst, const char *options, char *err, size_t err
 
 static void set_max_fast(pt_inst_t *inst, size_t s)
 {
-    inst->mp.max_fast = (s <= PT_ALIGN_MASK - PT_SIZE_SZ) ? PT_MINSIZE / 2 : ((s + PT_SIZE_SZ) & ~PT_ALIGN_MASK);
+    size_t v = (s <= PT_ALIGN_MASK - PT_SIZE_SZ) ? PT_MINSIZE / 2 : ((s + PT_SIZE_SZ) & ~PT_ALIGN_MASK);
+    __atomic_store_n(&inst->mp.max_fast, v, __ATOMIC_RELAXED); /* free() reads it unlocked */
 }
 
 static void set_tcache_max(pt_inst_t *inst, size_t v)

@@ -139,6 +139,31 @@ static const mallet_zone_t pt_template = {
      MALLET_CAP_CHECK | MALLET_CAP_ENUMERATE | MALLET_CAP_STATISTICS | MALLET_CAP_PRESSURE_RELIEF |           \
      MALLET_CAP_PRELOAD | MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE)
 
+/* Everything a new instance writes lies in its first page (ptmalloc_arena.h). */
+_Static_assert(offsetof(pt_inst_t, heaps) <= 4096, "pt_inst_t: creation-time fields must fit the first page");
+
+/* "ptmalloc" or "ptmalloc-<slot>", formatted by hand: snprintf here would
+ * fault libc's printf code into every process that makes a zone (one or two
+ * 64 KiB fault-around windows of resident code, results/2026-12-02_ptmalloc_perf2)
+ * for a name; the error paths may still use it. */
+static void set_name(pt_inst_t *inst, bool is_default)
+{
+    static const char base[] = "ptmalloc";
+    memcpy(inst->name, base, sizeof base);
+    if (is_default)
+        return;
+    char digits[12];
+    unsigned n = inst->slot, k = 0;
+    do
+        digits[k++] = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    char *o = inst->name + sizeof base - 1;
+    *o++ = '-';
+    while (k > 0)
+        *o++ = digits[--k];
+    *o = '\0';
+}
+
 static pt_inst_t *pt_new_instance(const char *options, bool is_default, char *err, size_t errlen)
 {
     size_t bytes = PT_ALIGN_UP(sizeof(pt_inst_t), mallet_os_page_size());
@@ -180,7 +205,7 @@ static pt_inst_t *pt_new_instance(const char *options, bool is_default, char *er
         errno = ENOMEM;
         return NULL;
     }
-    snprintf(inst->name, sizeof inst->name, is_default ? "ptmalloc" : "ptmalloc-%u", inst->slot);
+    set_name(inst, is_default);
     inst->zone = pt_template;
     inst->zone.zone_name = inst->name;
     inst->zone.backend = &mallet_backend_ptmalloc;

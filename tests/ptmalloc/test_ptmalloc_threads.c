@@ -2,7 +2,8 @@
  * test_ptmalloc_threads.c — threads and arenas: each new thread gets its
  * own arena (64 MiB-aligned heap, NON_MAIN_ARENA chunks), exited threads'
  * arenas are reused from the free list, arena_max caps the count,
- * cross-thread frees land correctly, thread exit flushes the tcache (and
+ * cross-thread frees land correctly, fastbin frees pushed without the
+ * lock race the owner's pops, thread exit flushes the tcache (and
  * reports a damaged one), and fork works with the zone's locks.
  */
 #include <pthread.h>
@@ -171,6 +172,77 @@ static void test_thread_exit(void)
     }
 }
 
+/* Fastbin frees without the arena lock (glibc 2.36's lock-free push) racing
+ * the owner's pops and consolidations: the owner allocates small tagged
+ * blocks into a shared ring, three other threads take them out and free
+ * them; no tcache, so every free is a fastbin push onto the owner's arena. */
+enum { FB_RING = 256, FB_ROUNDS = 200000 };
+typedef struct fb_shared {
+    mallet_zone_t *z;
+    void *ring[FB_RING];
+    int stop, bad;
+} fb_shared_t;
+
+static void *fb_freer(void *arg)
+{
+    fb_shared_t *sh = arg;
+    unsigned k = 0;
+    while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+        unsigned char *p = __atomic_exchange_n(&sh->ring[k++ % FB_RING], NULL, __ATOMIC_ACQ_REL);
+        if (p == NULL)
+            continue;
+        if (p[0] != (unsigned char)(p[1] ^ 0x5a))
+            __atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
+        mallet_free(sh->z, p);
+    }
+    return NULL;
+}
+
+static void test_fastbin_push(void)
+{
+    TEST_CASE("fastbin frees from other threads race the owner's pops and consolidations")
+    {
+        static fb_shared_t sh;
+        memset(&sh, 0, sizeof sh);
+        sh.z = fresh("ptmalloc.tcache_count=0");
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++)
+            pthread_create(&th[i], NULL, fb_freer, &sh);
+        uint64_t x = 12345;
+        int failed = 0;
+        for (int i = 0; i < FB_ROUNDS; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            if (i % 1024 == 0) { /* a large request consolidates the fastbins */
+                void *big = mallet_malloc(sh.z, 1500);
+                failed += big == NULL;
+                mallet_free(sh.z, big);
+            }
+            size_t sz = 16 + (x >> 40) % 100;
+            unsigned char *p = mallet_malloc(sh.z, sz);
+            if (p == NULL) {
+                failed++;
+                continue;
+            }
+            p[1] = (unsigned char)(x >> 20);
+            p[0] = (unsigned char)(p[1] ^ 0x5a);
+            void *old = __atomic_exchange_n(&sh.ring[(x >> 33) % FB_RING], p, __ATOMIC_ACQ_REL);
+            mallet_free(sh.z, old); /* sometimes the owner frees too */
+        }
+        __atomic_store_n(&sh.stop, 1, __ATOMIC_RELEASE);
+        for (int i = 0; i < 3; i++)
+            pthread_join(th[i], NULL);
+        for (int i = 0; i < FB_RING; i++)
+            mallet_free(sh.z, sh.ring[i]);
+        CHECK_EQ(failed, 0);
+        CHECK_EQ(sh.bad, 0);
+        CHECK(mallet_check(sh.z));
+        mallet_zone_stats_t s;
+        mallet_statistics(sh.z, &s);
+        CHECK_EQ(s.blocks_in_use, 0);
+        mallet_zone_destroy(sh.z);
+    }
+}
+
 static void *grow_arena(void *arg)
 {
     mallet_zone_t *z = arg;
@@ -315,6 +387,7 @@ int main(void)
 {
     test_arenas();
     test_thread_exit();
+    test_fastbin_push();
     test_heaps_and_random();
     test_fork();
     return test_summary();
