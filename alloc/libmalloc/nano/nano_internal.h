@@ -31,6 +31,7 @@ typedef struct nano_settings {
     char madvise_policy[MALLET_OPT_STRING_MAX]; /* v2 MallocNanoMadvisePolicy */
     bool guard_edges;                       /* v2 MallocGuardEdges */
     bool single_arena;                      /* v2 MallocNanoSingleArena */
+    bool single_thread_fast;                /* mallet: plain stores while single-threaded */
 } nano_settings_t;
 
 typedef struct nano_zone nano_zone_t;
@@ -126,6 +127,31 @@ void nano_zone_bad_free(nano_zone_t *nz, void *p);
         else if (core_free(nz, p, 0) == NANO_FALLTHROUGH)                              \
             nano_zone_bad_free(nz, p);                                                 \
     }
+
+/* The single-threaded fast path, a deliberate departure from libmalloc
+ * (macOS gives libmalloc no way to know a process has one thread, so it
+ * always pays its atomics; glibc on Linux says so in
+ * __libc_single_threaded, and glibc's own malloc skips its locks on it).
+ * While it holds, the lock-free updates of one malloc or free (v1's LIFO
+ * head and bump pointer, v2's block word) are a load and a plain store
+ * instead of a locked compare-and-swap: nothing else can change the word
+ * in between. The flag turns false only inside pthread_create, before
+ * the second thread exists, and nano never creates threads, so an
+ * operation that started single-threaded completes before any other
+ * thread runs, and pthread_create orders its stores before everything
+ * the new thread does; from then on every operation takes the atomics.
+ * The stores are relaxed atomics (plain movs on x86), so ThreadSanitizer
+ * sees no race at the transition. What is given up: nano's atomics also
+ * made a malloc interrupted by a signal handler that mallocs come out
+ * right (glibc's malloc makes no such promise either; neither is
+ * async-signal-safe), and, as for glibc, threads made without
+ * pthread_create (raw clone) are not seen. Zone option
+ * nano.single_thread_fast=0 (MALLET_NANO_SINGLE_THREAD_FAST=0) keeps the
+ * atomics always, as libmalloc. Read once per operation. */
+static inline bool nano_solo(const nano_zone_t *nz)
+{
+    return nz->cfg.single_thread_fast && mallet_os_single_threaded_inline();
+}
 
 /* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free
  * size-aligned address in the signature range. 0 or errno. */

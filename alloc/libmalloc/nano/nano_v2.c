@@ -27,6 +27,13 @@
  * thread just allocated; that is harmless because the CAS then fails, and
  * safe because blocks are never unmapped while the zone lives.
  *
+ * Not in libmalloc: while the process has one thread (glibc's
+ * __libc_single_threaded), the fast paths of malloc and free write the
+ * block word they have just read with a plain store instead of the CAS
+ * (wupdate); see nano_solo() in nano_internal.h for why that is safe and
+ * the zone option that turns it off. The slow path, block claims and
+ * releases and the madvise states keep the CAS: they are rare.
+ *
  * nano_v2.h holds the block word and the state; nano_v2_walk.c the
  * introspection (check, statistics, enumerate, print).
  */
@@ -117,9 +124,9 @@ __attribute__((noinline)) static size_t madvise_block(nano_zone_t *nz, v2_state_
 /* One allocation from block `blk` (class cls) that this CPU owns (in_use).
  * NULL with *status FALLTHROUGH if the block cannot serve (full, or taken
  * away), ABANDONED after a corruption report. Inlined: it is the whole
- * fast path of malloc. */
+ * fast path of malloc. solo: nano_solo(). */
 static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls,
-                                                                 uintptr_t blk, bool zero, int *status)
+                                                                 uintptr_t blk, bool zero, bool solo, int *status)
 {
     uint32_t *m = meta_of(st, blk);
     size_t size = nano_class_bytes(cls);
@@ -166,7 +173,7 @@ static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *n
             }
         }
         uint32_t nw = w_make(nnext, fc ? fc - 1 : 0, W_GEN(w) + 1, 1);
-        if (!wcas(m, &w, nw))
+        if (!wupdate(m, &w, nw, solo))
             continue;
         uintptr_t p = blk + slot * size;
         if (popped && guard != ((uint64_t)p ^ nz->cookie)) {
@@ -287,7 +294,7 @@ __attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *s
     uintptr_t old = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     void *p = NULL;
     if (old) { /* another thread of this CPU may have moved on already */
-        p = alloc_in_block(nz, st, cls, old, zero, status);
+        p = alloc_in_block(nz, st, cls, old, zero, false, status);
         if (p || *status == NANO_ABANDONED)
             goto out;
     }
@@ -305,7 +312,7 @@ __attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *s
                 break;
             continue;
         }
-        p = alloc_in_block(nz, st, cls, nb, zero, status);
+        p = alloc_in_block(nz, st, cls, nb, zero, false, status);
         __atomic_store_n(&st->current[cls][idx], nb, __ATOMIC_RELEASE);
         if (old)
             release_block(nz, st, cls, old);
@@ -332,7 +339,7 @@ static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, si
         idx %= st->n_idx;
     uintptr_t blk = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     if (blk) { /* fast path: no lock */
-        void *p = alloc_in_block(nz, st, cls, blk, zero, status);
+        void *p = alloc_in_block(nz, st, cls, blk, zero, nano_solo(nz), status);
         if (p || *status == NANO_ABANDONED)
             return p;
     }
@@ -401,6 +408,7 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     }
     unsigned slots = st->slots[cls];
     uint32_t *m = meta_of(st, blk);
+    bool solo = nano_solo(nz);
     nano_store(ptr, p ^ nz->cookie);
     for (;;) {
         uint32_t next = W_NEXT(w);
@@ -416,7 +424,7 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
             nano_store((void *)(p + 8), next == S_FULL ? S_BUMP : next);
             nw = w_make(slot + 1, nfree - 1, W_GEN(w) + 1, W_INUSE(w));
         }
-        if (wcas(m, &w, nw))
+        if (wupdate(m, &w, nw, solo))
             break;
     }
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
