@@ -84,6 +84,7 @@ struct nano_zone {
     int forked;                /* set in the fork child: nano allocations off */
     uintptr_t base, window;    /* the zone window inside the signature range */
     uint64_t cookie;           /* free-slot guard cookie */
+    const char *solo_flag;     /* nano_solo(): glibc's flag, or a constant 0 */
     void *state;               /* the core's own state (mapped) */
     size_t state_size;
     nano_settings_t cfg;
@@ -104,16 +105,20 @@ static inline bool nano_in_window(const nano_zone_t *nz, const void *p)
 void nano_zone_bad_free(nano_zone_t *nz, void *p);
 
 /* Defines a core's zone entry points (nano_ops_t.zone_malloc/zone_free)
- * around its always-inline malloc and free: nano serves what it can,
- * the helper takes larger sizes, pointers outside the window and what
- * nano falls through on; a window pointer nano rejects is a bad free. */
+ * around its always-inline malloc and free, which take nano_solo() as a
+ * parameter: each entry point tests it once and inlines one copy per
+ * value, so the multithreaded copy pays one load and a branch for the
+ * single-threaded one. nano serves what it can, the helper takes larger
+ * sizes, pointers outside the window and what nano falls through on; a
+ * window pointer nano rejects is a bad free. */
 #define NANO_ZONE_ENTRY_POINTS(zone_malloc_fn, zone_free_fn, core_malloc, core_free) \
     static void *zone_malloc_fn(mallet_zone_t *zone, size_t n)                         \
     {                                                                                  \
         nano_zone_t *nz = (nano_zone_t *)zone;                                         \
         if (n <= NANO_MAX_SIZE) {                                                      \
             int status;                                                                \
-            void *p = core_malloc(nz, n, false, &status);                              \
+            void *p = nano_solo(nz) ? core_malloc(nz, n, false, true, &status)          \
+                                    : core_malloc(nz, n, false, false, &status);       \
             if (p || status == NANO_ABANDONED)                                         \
                 return p;                                                              \
         }                                                                              \
@@ -124,7 +129,8 @@ void nano_zone_bad_free(nano_zone_t *nz, void *p);
         nano_zone_t *nz = (nano_zone_t *)zone;                                         \
         if (!nano_in_window(nz, p))                                                    \
             nz->helper->free(nz->helper, p);                                           \
-        else if (core_free(nz, p, 0) == NANO_FALLTHROUGH)                              \
+        else if ((nano_solo(nz) ? core_free(nz, p, 0, true) : core_free(nz, p, 0, false)) == \
+                 NANO_FALLTHROUGH)                                                     \
             nano_zone_bad_free(nz, p);                                                 \
     }
 
@@ -147,10 +153,13 @@ void nano_zone_bad_free(nano_zone_t *nz, void *p);
  * async-signal-safe), and, as for glibc, threads made without
  * pthread_create (raw clone) are not seen. Zone option
  * nano.single_thread_fast=0 (MALLET_NANO_SINGLE_THREAD_FAST=0) keeps the
- * atomics always, as libmalloc. Read once per operation. */
+ * atomics always, as libmalloc. Read once per operation; the zone keeps
+ * the flag's address, or that of a constant 0 when the option is off or
+ * the C library has no flag, so the test is one pointer and one byte load
+ * (it is also paid by every multithreaded process). */
 static inline bool nano_solo(const nano_zone_t *nz)
 {
-    return nz->cfg.single_thread_fast && mallet_os_single_threaded_inline();
+    return __atomic_load_n(nz->solo_flag, __ATOMIC_RELAXED) != 0;
 }
 
 /* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free

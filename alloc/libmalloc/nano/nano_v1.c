@@ -121,12 +121,14 @@ static void *bump_alloc(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned 
 
 /* ---- malloc / free --------------------------------------------------------------------- */
 
-/* Inlined into the zone's malloc entry point; the out-of-line copy that
- * nano_ops_t points at serves calloc, memalign and realloc. */
-static inline __attribute__((always_inline)) void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point, once per value of solo
+ * (nano_solo()), so neither copy tests it again; v1_malloc, the
+ * out-of-line copy that nano_ops_t points at, serves calloc, memalign and
+ * realloc. */
+static inline __attribute__((always_inline)) void *v1_malloc_with(nano_zone_t *nz, size_t n, bool zero, bool solo,
+                                                                 int *status)
 {
     v1_state_t *st = ST(nz);
-    bool solo = nano_solo(nz);
     unsigned cls = nano_size_class(n);
     unsigned mag = mallet_os_current_cpu_inline() >> st->hyper_shift;
     if (mag >= st->mags) /* a divide only when CPUs outnumber magazines */
@@ -230,7 +232,12 @@ static size_t v1_size(nano_zone_t *nz, const void *ptr)
     return nano_class_bytes(cls);
 }
 
-static inline __attribute__((always_inline)) int v1_free(nano_zone_t *nz, void *ptr, size_t declared)
+static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+{
+    return v1_malloc_with(nz, n, zero, nano_solo(nz), status);
+}
+
+static inline __attribute__((always_inline)) int v1_free_with(nano_zone_t *nz, void *ptr, size_t declared, bool solo)
 {
     v1_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr;
@@ -250,11 +257,16 @@ static inline __attribute__((always_inline)) int v1_free(nano_zone_t *nz, void *
             return NANO_FALLTHROUGH; /* a double free: the helper reports it */
     }
     nano_store(ptr, p ^ nz->cookie);
-    push_chain(s, nano_solo(nz), p, p); /* onto the owning magazine's list */
+    push_chain(s, solo, p, p); /* onto the owning magazine's list */
     return NANO_OK;
 }
 
-NANO_ZONE_ENTRY_POINTS(v1_zone_malloc, v1_zone_free, v1_malloc, v1_free)
+static int v1_free(nano_zone_t *nz, void *ptr, size_t declared)
+{
+    return v1_free_with(nz, ptr, declared, nano_solo(nz));
+}
+
+NANO_ZONE_ENTRY_POINTS(v1_zone_malloc, v1_zone_free, v1_malloc_with, v1_free_with)
 
 static bool v1_claimed(nano_zone_t *nz, const void *ptr)
 {

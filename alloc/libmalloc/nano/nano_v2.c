@@ -328,9 +328,11 @@ out:
     return p;
 }
 
-/* Inlined into the zone's malloc entry point; the out-of-line copy that
- * nano_ops_t points at serves calloc, memalign and realloc. */
-static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point, once per value of solo
+ * (nano_solo()); v2_malloc, the out-of-line copy that nano_ops_t points
+ * at, serves calloc, memalign and realloc. */
+static inline __attribute__((always_inline)) void *v2_malloc_with(nano_zone_t *nz, size_t n, bool zero, bool solo,
+                                                                 int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
@@ -339,11 +341,16 @@ static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, si
         idx %= st->n_idx;
     uintptr_t blk = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     if (blk) { /* fast path: no lock */
-        void *p = alloc_in_block(nz, st, cls, blk, zero, nano_solo(nz), status);
+        void *p = alloc_in_block(nz, st, cls, blk, zero, solo, status);
         if (p || *status == NANO_ABANDONED)
             return p;
     }
     return slow_alloc(nz, st, cls, idx, zero, status);
+}
+
+static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+{
+    return v2_malloc_with(nz, n, zero, nano_solo(nz), status);
 }
 
 /* ---- free, size ------------------------------------------------------------------ */
@@ -393,7 +400,7 @@ static size_t v2_size(nano_zone_t *nz, const void *ptr)
     return nano_class_bytes(cls);
 }
 
-static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+static inline __attribute__((always_inline)) int v2_free_with(nano_zone_t *nz, void *ptr, size_t declared, bool solo)
 {
     v2_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr, blk;
@@ -408,7 +415,6 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     }
     unsigned slots = st->slots[cls];
     uint32_t *m = meta_of(st, blk);
-    bool solo = nano_solo(nz);
     nano_store(ptr, p ^ nz->cookie);
     for (;;) {
         uint32_t next = W_NEXT(w);
@@ -436,7 +442,12 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     return NANO_OK;
 }
 
-NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc, v2_free)
+static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+{
+    return v2_free_with(nz, ptr, declared, nano_solo(nz));
+}
+
+NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc_with, v2_free_with)
 
 static bool v2_claimed(nano_zone_t *nz, const void *p)
 {

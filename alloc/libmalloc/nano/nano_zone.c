@@ -489,6 +489,9 @@ static mallet_zone_t *nano_create(const char *options, bool is_default, char *er
         return NULL;
     }
     nz->cookie = nano_make_cookie();
+    static const char never_solo = 0;
+    const char *flag = mallet_os_single_threaded_flag();
+    nz->solo_flag = cfg.single_thread_fast && flag ? flag : &never_solo;
     if (ops) {
         char why[200] = "";
         if ((rc = ops->init(nz, why, sizeof why)) == 0) {
