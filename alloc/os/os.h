@@ -149,6 +149,12 @@ static inline bool mallet_os_single_threaded_inline(void)
     return &__libc_single_threaded != NULL &&
            __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
 }
+/* The flag's address (NULL where the C library has none), for a hot path
+ * that keeps it and then pays one load per test. */
+static inline const char *mallet_os_single_threaded_flag(void)
+{
+    return &__libc_single_threaded;
+}
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,7 @@ struct mallet_bench_ctx {
     uint64_t seed;
     double scale;
     const char *size_spec;          /* --sizes override, or NULL */
+    bool main_thread;               /* --main-thread: one-thread runs on the calling thread */
     mallet_bench_thread_t *t;       /* threads entries (+1 for the main thread) */
     /* Peak of the sum of all threads' live bytes, updated every 1024 ops. */
     int64_t peak_live;
@@ -81,7 +82,10 @@ static inline uint64_t mallet_bench_n(const mallet_bench_ctx_t *c, uint64_t full
 }
 
 /* Runs fn(thread) on ctx->threads threads (thread i gets ctx->t[i]) and
- * waits for them. Returns 0 or an errno value. */
+ * waits for them. Returns 0 or an errno value. With ctx->main_thread a
+ * single thread is the calling one: no thread is created, so the process
+ * stays single-threaded and allocators that look (glibc's, nano's) skip
+ * their atomics, as they would in a single-threaded program. */
 int mallet_bench_parallel(mallet_bench_ctx_t *c, unsigned threads, void *(*fn)(void *));
 
 void mallet_bench_note_live(mallet_bench_thread_t *t);

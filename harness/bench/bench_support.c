@@ -12,6 +12,10 @@ int mallet_bench_parallel(mallet_bench_ctx_t *c, unsigned threads, void *(*fn)(v
     pthread_t tid[MALLET_BENCH_MAX_THREADS];
     if (threads > MALLET_BENCH_MAX_THREADS)
         return EINVAL;
+    if (threads == 1 && c->main_thread) {
+        fn(&c->t[0]);
+        return 0;
+    }
     unsigned started = 0;
     int rc = 0;
     for (; started < threads; started++) {

@@ -109,7 +109,8 @@ static void child(const mallet_bench_t *b, const char *entry, const mallet_run_c
     unsigned threads = b->multithreaded ? cfg->threads : 1;
     r->threads = threads;
     mallet_bench_ctx_t ctx = {.zone = zone, .backend = id, .threads = threads, .seed = cfg->seed,
-                              .scale = cfg->scale, .size_spec = cfg->size_spec};
+                              .scale = cfg->scale, .size_spec = cfg->size_spec,
+                              .main_thread = cfg->main_thread};
     ctx.t = aligned_alloc(128, sizeof(mallet_bench_thread_t) * (threads + 1));
     memset(ctx.t, 0, sizeof(mallet_bench_thread_t) * (threads + 1));
     for (unsigned i = 0; i <= threads; i++) {
@@ -118,6 +119,11 @@ static void child(const mallet_bench_t *b, const char *entry, const mallet_run_c
         ctx.t[i].sample = 1 + i * 7 % MALLET_LATENCY_SAMPLE;
         mallet_rng_seed(&ctx.t[i].rng, cfg->seed, i + 1);
     }
+    /* glibc never turns the flag back on, so a thread made earlier in this
+     * process (or in the parent before fork) would quietly keep the
+     * atomics on: say so, since that is what --main-thread is about. */
+    if (cfg->main_thread && threads == 1 && !mallet_os_single_threaded())
+        snprintf(r->note, sizeof r->note, "--main-thread, but the process was already multithreaded");
     mallet_vm_counts_t c0, c1;
     mallet_vm_counter_read(&c0);
     r->baseline_rss_kb = mallet_os_rss() / 1024;

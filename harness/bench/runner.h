@@ -44,6 +44,7 @@ typedef struct mallet_run_config {
     double scale;
     unsigned timeout_s;
     const char *size_spec;
+    bool main_thread;              /* --main-thread (see mallet_bench_parallel) */
     const char *zone_options;      /* passed to create_zone for own backends, may be NULL */
 } mallet_run_config_t;
 

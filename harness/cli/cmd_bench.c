@@ -45,6 +45,8 @@ static void usage(FILE *out)
             "  --smoke           tiny scale: everything in well under a minute\n"
             "  --sizes SPEC      size distribution for the generator benchmarks (see below)\n"
             "  --settle MS       pause between runs, letting the machine settle (default 0)\n"
+            "  --main-thread     run one-thread benchmarks on the run's main thread, so the\n"
+            "                    process stays single-threaded (default: a worker thread)\n"
             "  --timeout S       per-run limit in seconds (default 300)\n"
             "  --zone-options S  options for each backend's zone, e.g. MallocNanoZone=V1; a backend\n"
             "                    that does not take them fails its runs saying so (pick --backends)\n"
@@ -155,7 +157,7 @@ int mallet_cmd_bench(int argc, char **argv)
     const char *sizes = NULL, *zone_options = NULL;
     unsigned long threads = 0, repeats = 0, seed = 1, timeout = 300, settle = 0;
     double scale = 1.0;
-    bool smoke = false, hyperfine = false;
+    bool smoke = false, hyperfine = false, main_thread = false;
     int cmd_start = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -172,6 +174,8 @@ int mallet_cmd_bench(int argc, char **argv)
         } else if (strcmp(a, "--list") == 0) {
             list_all();
             return 0;
+        } else if (strcmp(a, "--main-thread") == 0) {
+            main_thread = true;
         } else if (strcmp(a, "--smoke") == 0) {
             smoke = true;
         } else if (strcmp(a, "--hyperfine") == 0) {
@@ -339,6 +343,7 @@ int mallet_cmd_bench(int argc, char **argv)
 
     mallet_run_config_t cfg = {.threads = (unsigned)threads, .seed = seed, .scale = scale,
                                .timeout_s = (unsigned)timeout, .size_spec = sizes,
+                               .main_thread = main_thread,
                                .zone_options = zone_options};
     size_t total = nbench * nbe * repeats, done = 0;
     mallet_run_result_t *res = calloc(total, sizeof *res);

@@ -1,9 +1,11 @@
 /*
  * tests/bench/test_bench_units.c — the harness's measuring parts: size
  * distributions (bounds, shapes, determinism, parse errors), the latency
- * histogram's quantiles, and the benchmark registry.
+ * histogram's quantiles, the benchmark registry, and where
+ * mallet_bench_parallel runs a one-thread benchmark (--main-thread).
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "bench/bench.h"
@@ -20,9 +22,28 @@ static mallet_size_dist_t *parse(const char *spec)
     return d;
 }
 
+static pthread_t ran_on;
+static void *note_thread(void *arg)
+{
+    (void)arg;
+    ran_on = pthread_self();
+    return NULL;
+}
+
 int main(void)
 {
     mallet_rng_t r;
+    TEST_CASE("--main-thread runs a one-thread benchmark on the caller; without it, on a worker")
+    {
+        mallet_bench_thread_t t[2];
+        memset(t, 0, sizeof t);
+        mallet_bench_ctx_t c = {.threads = 1, .t = t, .main_thread = true};
+        CHECK(mallet_bench_parallel(&c, 1, note_thread) == 0);
+        CHECK(pthread_equal(ran_on, pthread_self()));
+        c.main_thread = false;
+        CHECK(mallet_bench_parallel(&c, 1, note_thread) == 0);
+        CHECK(!pthread_equal(ran_on, pthread_self()));
+    }
     TEST_CASE("const and uniform stay in bounds")
     {
         mallet_size_dist_t *c = parse("const:48"), *u = parse("uniform:10-20");

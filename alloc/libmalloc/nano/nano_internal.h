@@ -31,6 +31,7 @@ typedef struct nano_settings {
     char madvise_policy[MALLET_OPT_STRING_MAX]; /* v2 MallocNanoMadvisePolicy */
     bool guard_edges;                       /* v2 MallocGuardEdges */
     bool single_arena;                      /* v2 MallocNanoSingleArena */
+    bool single_thread_fast;                /* mallet: plain stores while single-threaded */
 } nano_settings_t;
 
 typedef struct nano_zone nano_zone_t;
@@ -83,6 +84,7 @@ struct nano_zone {
     int forked;                /* set in the fork child: nano allocations off */
     uintptr_t base, window;    /* the zone window inside the signature range */
     uint64_t cookie;           /* free-slot guard cookie */
+    const char *solo_flag;     /* nano_solo(): glibc's flag, or a constant 0 */
     void *state;               /* the core's own state (mapped) */
     size_t state_size;
     nano_settings_t cfg;
@@ -103,16 +105,20 @@ static inline bool nano_in_window(const nano_zone_t *nz, const void *p)
 void nano_zone_bad_free(nano_zone_t *nz, void *p);
 
 /* Defines a core's zone entry points (nano_ops_t.zone_malloc/zone_free)
- * around its always-inline malloc and free: nano serves what it can,
- * the helper takes larger sizes, pointers outside the window and what
- * nano falls through on; a window pointer nano rejects is a bad free. */
+ * around its always-inline malloc and free, which take nano_solo() as a
+ * parameter: each entry point tests it once and inlines one copy per
+ * value, so the multithreaded copy pays one load and a branch for the
+ * single-threaded one. nano serves what it can, the helper takes larger
+ * sizes, pointers outside the window and what nano falls through on; a
+ * window pointer nano rejects is a bad free. */
 #define NANO_ZONE_ENTRY_POINTS(zone_malloc_fn, zone_free_fn, core_malloc, core_free) \
     static void *zone_malloc_fn(mallet_zone_t *zone, size_t n)                         \
     {                                                                                  \
         nano_zone_t *nz = (nano_zone_t *)zone;                                         \
         if (n <= NANO_MAX_SIZE) {                                                      \
             int status;                                                                \
-            void *p = core_malloc(nz, n, false, &status);                              \
+            void *p = nano_solo(nz) ? core_malloc(nz, n, false, true, &status)          \
+                                    : core_malloc(nz, n, false, false, &status);       \
             if (p || status == NANO_ABANDONED)                                         \
                 return p;                                                              \
         }                                                                              \
@@ -123,9 +129,38 @@ void nano_zone_bad_free(nano_zone_t *nz, void *p);
         nano_zone_t *nz = (nano_zone_t *)zone;                                         \
         if (!nano_in_window(nz, p))                                                    \
             nz->helper->free(nz->helper, p);                                           \
-        else if (core_free(nz, p, 0) == NANO_FALLTHROUGH)                              \
+        else if ((nano_solo(nz) ? core_free(nz, p, 0, true) : core_free(nz, p, 0, false)) == \
+                 NANO_FALLTHROUGH)                                                     \
             nano_zone_bad_free(nz, p);                                                 \
     }
+
+/* The single-threaded fast path, a deliberate departure from libmalloc
+ * (macOS gives libmalloc no way to know a process has one thread, so it
+ * always pays its atomics; glibc on Linux says so in
+ * __libc_single_threaded, and glibc's own malloc skips its locks on it).
+ * While it holds, the lock-free updates of one malloc or free (v1's LIFO
+ * head and bump pointer, v2's block word) are a load and a plain store
+ * instead of a locked compare-and-swap: nothing else can change the word
+ * in between. The flag turns false only inside pthread_create, before
+ * the second thread exists, and nano never creates threads, so an
+ * operation that started single-threaded completes before any other
+ * thread runs, and pthread_create orders its stores before everything
+ * the new thread does; from then on every operation takes the atomics.
+ * The stores are relaxed atomics (plain movs on x86), so ThreadSanitizer
+ * sees no race at the transition. What is given up: nano's atomics also
+ * made a malloc interrupted by a signal handler that mallocs come out
+ * right (glibc's malloc makes no such promise either; neither is
+ * async-signal-safe), and, as for glibc, threads made without
+ * pthread_create (raw clone) are not seen. Zone option
+ * nano.single_thread_fast=0 (MALLET_NANO_SINGLE_THREAD_FAST=0) keeps the
+ * atomics always, as libmalloc. Read once per operation; the zone keeps
+ * the flag's address, or that of a constant 0 when the option is off or
+ * the C library has no flag, so the test is one pointer and one byte load
+ * (it is also paid by every multithreaded process). */
+static inline bool nano_solo(const nano_zone_t *nz)
+{
+    return __atomic_load_n(nz->solo_flag, __ATOMIC_RELAXED) != 0;
+}
 
 /* Reserve `size` bytes (a power of two) PROT_NONE at the lowest free
  * size-aligned address in the signature range. 0 or errno. */

@@ -23,6 +23,14 @@
  * a block that looks free by draining the LIFO before calling it a double
  * free (which the helper zone then reports, as in libmalloc).
  *
+ * Not in libmalloc: while the process has one thread (glibc's
+ * __libc_single_threaded), malloc's pop and bump and free's push swap the
+ * head with two plain stores instead of the 16-byte CAS, and bump with a
+ * load and a store instead of the locked add; the generation still
+ * advances. Why that is safe, and the zone option that turns it off, is at
+ * nano_solo() in nano_internal.h. The cold paths (double-free walk,
+ * pressure relief) keep the atomics.
+ *
  * nano_v1.h holds the slot state and the vetting; nano_v1_walk.c the
  * introspection and pressure relief.
  */
@@ -75,11 +83,17 @@ static bool band_grow(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned cl
     return true;
 }
 
-static void *bump_alloc(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned cls, v1_slot_t *s)
+/* solo: see nano_solo(); the bump is then a load and a store. */
+static void *bump_alloc(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned cls, v1_slot_t *s, bool solo)
 {
     for (;;) {
-        uintptr_t lim = __atomic_load_n(&s->limit, __ATOMIC_ACQUIRE);
-        uintptr_t b = __atomic_fetch_add(&s->bump, s->slot_bytes, __ATOMIC_ACQ_REL);
+        uintptr_t lim = __atomic_load_n(&s->limit, __ATOMIC_ACQUIRE), b;
+        if (solo) {
+            b = __atomic_load_n(&s->bump, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->bump, b + s->slot_bytes, __ATOMIC_RELAXED);
+        } else {
+            b = __atomic_fetch_add(&s->bump, s->slot_bytes, __ATOMIC_ACQ_REL);
+        }
         if (b + s->slot_bytes <= lim && b >= lim - (uintptr_t)s->objects * s->slot_bytes)
             return (void *)b;
         if (__atomic_load_n(&s->exhausted, __ATOMIC_ACQUIRE))
@@ -107,9 +121,12 @@ static void *bump_alloc(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsigned 
 
 /* ---- malloc / free --------------------------------------------------------------------- */
 
-/* Inlined into the zone's malloc entry point; the out-of-line copy that
- * nano_ops_t points at serves calloc, memalign and realloc. */
-static inline __attribute__((always_inline)) void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point, once per value of solo
+ * (nano_solo()), so neither copy tests it again; v1_malloc, the
+ * out-of-line copy that nano_ops_t points at, serves calloc, memalign and
+ * realloc. */
+static inline __attribute__((always_inline)) void *v1_malloc_with(nano_zone_t *nz, size_t n, bool zero, bool solo,
+                                                                 int *status)
 {
     v1_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
@@ -136,7 +153,7 @@ static inline __attribute__((always_inline)) void *v1_malloc(nano_zone_t *nz, si
         }
         uintptr_t next = nano_load_speculative((void *)(p + 8));
         uint64_t guard = nano_load_speculative((void *)p);
-        if (!head_cas(s, p, g, next, g + 1))
+        if (!head_cas(s, solo, p, g, next, g + 1))
             continue;
         if (guard != (p ^ nz->cookie)) {
             nano_v1_report_canary(nz, p, guard);
@@ -150,7 +167,7 @@ static inline __attribute__((always_inline)) void *v1_malloc(nano_zone_t *nz, si
         *status = NANO_OK;
         return (void *)p;
     }
-    void *b = bump_alloc(nz, st, mag, cls, s);
+    void *b = bump_alloc(nz, st, mag, cls, s, solo);
     *status = b ? NANO_OK : NANO_FALLTHROUGH; /* fresh memory is zero */
     return b;
 }
@@ -174,7 +191,7 @@ __attribute__((cold, noinline)) static int on_free_list(nano_zone_t *nz, v1_stat
         q = nano_load((void *)(q + 8));
     }
     if (first)
-        push_chain(s, first, last);
+        push_chain(s, false, first, last);
     return found;
 }
 
@@ -215,7 +232,12 @@ static size_t v1_size(nano_zone_t *nz, const void *ptr)
     return nano_class_bytes(cls);
 }
 
-static inline __attribute__((always_inline)) int v1_free(nano_zone_t *nz, void *ptr, size_t declared)
+static void *v1_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+{
+    return v1_malloc_with(nz, n, zero, nano_solo(nz), status);
+}
+
+static inline __attribute__((always_inline)) int v1_free_with(nano_zone_t *nz, void *ptr, size_t declared, bool solo)
 {
     v1_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr;
@@ -235,11 +257,16 @@ static inline __attribute__((always_inline)) int v1_free(nano_zone_t *nz, void *
             return NANO_FALLTHROUGH; /* a double free: the helper reports it */
     }
     nano_store(ptr, p ^ nz->cookie);
-    push_chain(s, p, p); /* onto the owning magazine's list */
+    push_chain(s, solo, p, p); /* onto the owning magazine's list */
     return NANO_OK;
 }
 
-NANO_ZONE_ENTRY_POINTS(v1_zone_malloc, v1_zone_free, v1_malloc, v1_free)
+static int v1_free(nano_zone_t *nz, void *ptr, size_t declared)
+{
+    return v1_free_with(nz, ptr, declared, nano_solo(nz));
+}
+
+NANO_ZONE_ENTRY_POINTS(v1_zone_malloc, v1_zone_free, v1_malloc_with, v1_free_with)
 
 static bool v1_claimed(nano_zone_t *nz, const void *ptr)
 {

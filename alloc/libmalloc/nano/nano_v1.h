@@ -53,21 +53,31 @@ static inline void head_load(v1_slot_t *s, uintptr_t *ptr, uint64_t *gen)
     *gen = __atomic_load_n(&h[1], __ATOMIC_ACQUIRE);
     *ptr = __atomic_load_n(&h[0], __ATOMIC_ACQUIRE);
 }
-static inline bool head_cas(v1_slot_t *s, uintptr_t optr, uint64_t ogen, uintptr_t nptr, uint64_t ngen)
+/* solo (nano_solo(): the process has one thread): the head just loaded
+ * is still current, so the swap is two plain stores, with the generation
+ * still advanced for the CASes of threads that come later. */
+static inline bool head_cas(v1_slot_t *s, bool solo, uintptr_t optr, uint64_t ogen, uintptr_t nptr,
+                            uint64_t ngen)
 {
+    if (solo) {
+        uint64_t *h = (uint64_t *)&s->head;
+        __atomic_store_n(&h[0], nptr, __ATOMIC_RELAXED);
+        __atomic_store_n(&h[1], ngen, __ATOMIC_RELAXED);
+        return true;
+    }
     u128 o = ((u128)ogen << 64) | optr, n = ((u128)ngen << 64) | nptr;
     return __sync_bool_compare_and_swap(&s->head, o, n);
 }
 
 /* Pushes the chain first..last (already linked) in one CAS. */
-static inline void push_chain(v1_slot_t *s, uintptr_t first, uintptr_t last)
+static inline void push_chain(v1_slot_t *s, bool solo, uintptr_t first, uintptr_t last)
 {
     uintptr_t h;
     uint64_t g;
     do {
         head_load(s, &h, &g);
         nano_store((void *)(last + 8), h);
-    } while (!head_cas(s, h, g, first, g + 1));
+    } while (!head_cas(s, solo, h, g, first, g + 1));
 }
 
 /* Takes the whole LIFO; returns its first block. */
@@ -77,7 +87,7 @@ static inline uintptr_t drain(v1_slot_t *s)
     uint64_t g;
     do
         head_load(s, &h, &g);
-    while (h && !head_cas(s, h, g, 0, g + 1));
+    while (h && !head_cas(s, false, h, g, 0, g + 1));
     return h;
 }
 

@@ -314,7 +314,7 @@ static size_t relieve_slot(nano_zone_t *nz, v1_state_t *st, unsigned mag, unsign
         tail = q;
     }
     if (head)
-        push_chain(s, head, tail);
+        push_chain(s, false, head, tail);
     map_free(&m);
     return released;
 }

@@ -27,6 +27,13 @@
  * thread just allocated; that is harmless because the CAS then fails, and
  * safe because blocks are never unmapped while the zone lives.
  *
+ * Not in libmalloc: while the process has one thread (glibc's
+ * __libc_single_threaded), the fast paths of malloc and free write the
+ * block word they have just read with a plain store instead of the CAS
+ * (wupdate); see nano_solo() in nano_internal.h for why that is safe and
+ * the zone option that turns it off. The slow path, block claims and
+ * releases and the madvise states keep the CAS: they are rare.
+ *
  * nano_v2.h holds the block word and the state; nano_v2_walk.c the
  * introspection (check, statistics, enumerate, print).
  */
@@ -117,9 +124,9 @@ __attribute__((noinline)) static size_t madvise_block(nano_zone_t *nz, v2_state_
 /* One allocation from block `blk` (class cls) that this CPU owns (in_use).
  * NULL with *status FALLTHROUGH if the block cannot serve (full, or taken
  * away), ABANDONED after a corruption report. Inlined: it is the whole
- * fast path of malloc. */
+ * fast path of malloc. solo: nano_solo(). */
 static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *nz, v2_state_t *st, unsigned cls,
-                                                                 uintptr_t blk, bool zero, int *status)
+                                                                 uintptr_t blk, bool zero, bool solo, int *status)
 {
     uint32_t *m = meta_of(st, blk);
     size_t size = nano_class_bytes(cls);
@@ -166,7 +173,7 @@ static inline __attribute__((always_inline)) void *alloc_in_block(nano_zone_t *n
             }
         }
         uint32_t nw = w_make(nnext, fc ? fc - 1 : 0, W_GEN(w) + 1, 1);
-        if (!wcas(m, &w, nw))
+        if (!wupdate(m, &w, nw, solo))
             continue;
         uintptr_t p = blk + slot * size;
         if (popped && guard != ((uint64_t)p ^ nz->cookie)) {
@@ -287,7 +294,7 @@ __attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *s
     uintptr_t old = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     void *p = NULL;
     if (old) { /* another thread of this CPU may have moved on already */
-        p = alloc_in_block(nz, st, cls, old, zero, status);
+        p = alloc_in_block(nz, st, cls, old, zero, false, status);
         if (p || *status == NANO_ABANDONED)
             goto out;
     }
@@ -305,7 +312,7 @@ __attribute__((noinline)) static void *slow_alloc(nano_zone_t *nz, v2_state_t *s
                 break;
             continue;
         }
-        p = alloc_in_block(nz, st, cls, nb, zero, status);
+        p = alloc_in_block(nz, st, cls, nb, zero, false, status);
         __atomic_store_n(&st->current[cls][idx], nb, __ATOMIC_RELEASE);
         if (old)
             release_block(nz, st, cls, old);
@@ -321,9 +328,11 @@ out:
     return p;
 }
 
-/* Inlined into the zone's malloc entry point; the out-of-line copy that
- * nano_ops_t points at serves calloc, memalign and realloc. */
-static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+/* Inlined into the zone's malloc entry point, once per value of solo
+ * (nano_solo()); v2_malloc, the out-of-line copy that nano_ops_t points
+ * at, serves calloc, memalign and realloc. */
+static inline __attribute__((always_inline)) void *v2_malloc_with(nano_zone_t *nz, size_t n, bool zero, bool solo,
+                                                                 int *status)
 {
     v2_state_t *st = ST(nz);
     unsigned cls = nano_size_class(n);
@@ -332,11 +341,16 @@ static inline __attribute__((always_inline)) void *v2_malloc(nano_zone_t *nz, si
         idx %= st->n_idx;
     uintptr_t blk = __atomic_load_n(&st->current[cls][idx], __ATOMIC_ACQUIRE);
     if (blk) { /* fast path: no lock */
-        void *p = alloc_in_block(nz, st, cls, blk, zero, status);
+        void *p = alloc_in_block(nz, st, cls, blk, zero, solo, status);
         if (p || *status == NANO_ABANDONED)
             return p;
     }
     return slow_alloc(nz, st, cls, idx, zero, status);
+}
+
+static void *v2_malloc(nano_zone_t *nz, size_t n, bool zero, int *status)
+{
+    return v2_malloc_with(nz, n, zero, nano_solo(nz), status);
 }
 
 /* ---- free, size ------------------------------------------------------------------ */
@@ -386,7 +400,7 @@ static size_t v2_size(nano_zone_t *nz, const void *ptr)
     return nano_class_bytes(cls);
 }
 
-static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+static inline __attribute__((always_inline)) int v2_free_with(nano_zone_t *nz, void *ptr, size_t declared, bool solo)
 {
     v2_state_t *st = ST(nz);
     uintptr_t p = (uintptr_t)ptr, blk;
@@ -416,7 +430,7 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
             nano_store((void *)(p + 8), next == S_FULL ? S_BUMP : next);
             nw = w_make(slot + 1, nfree - 1, W_GEN(w) + 1, W_INUSE(w));
         }
-        if (wcas(m, &w, nw))
+        if (wupdate(m, &w, nw, solo))
             break;
     }
     if (W_NEXT(nw) == S_CAN_MADVISE && !st->madvise_deferred)
@@ -428,7 +442,12 @@ static inline __attribute__((always_inline)) int v2_free(nano_zone_t *nz, void *
     return NANO_OK;
 }
 
-NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc, v2_free)
+static int v2_free(nano_zone_t *nz, void *ptr, size_t declared)
+{
+    return v2_free_with(nz, ptr, declared, nano_solo(nz));
+}
+
+NANO_ZONE_ENTRY_POINTS(v2_zone_malloc, v2_zone_free, v2_malloc_with, v2_free_with)
 
 static bool v2_claimed(nano_zone_t *nz, const void *p)
 {

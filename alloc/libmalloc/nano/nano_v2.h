@@ -82,6 +82,17 @@ static inline bool wcas(uint32_t *m, uint32_t *old, uint32_t nw)
 {
     return __atomic_compare_exchange_n(m, old, nw, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
+/* The hot paths' update of a word they have just read: with solo
+ * (nano_solo(): the process has one thread) nothing can have changed it,
+ * so it is a plain store. */
+static inline bool wupdate(uint32_t *m, uint32_t *old, uint32_t nw, bool solo)
+{
+    if (solo) {
+        __atomic_store_n(m, nw, __ATOMIC_RELAXED);
+        return true;
+    }
+    return wcas(m, old, nw);
+}
 
 /* nano_v2_walk.c: the introspection entry points of nano_v2_ops. */
 int nano_v2_check(nano_zone_t *nz);

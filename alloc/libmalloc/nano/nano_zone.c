@@ -52,6 +52,9 @@ static const mallet_option_t nano_options[] = {
      -1, "v2: make the first and last block of each arena read-only guard blocks."},
     {"nano.single_arena", "MallocNanoSingleArena", MALLET_OPT_BOOL, offsetof(nano_settings_t, single_arena),
      "0", 0, -1, "v2: never grow beyond the first arena; then classes delegate to the helper."},
+    {"nano.single_thread_fast", NULL, MALLET_OPT_BOOL, offsetof(nano_settings_t, single_thread_fast), "1", 0,
+     -1, "mallet, not libmalloc: plain stores instead of the lock-free atomics while the process has one "
+         "thread (glibc's __libc_single_threaded); 0 always uses the atomics, as libmalloc does."},
 };
 #define N_OPTIONS (sizeof nano_options / sizeof nano_options[0])
 
@@ -486,6 +489,9 @@ static mallet_zone_t *nano_create(const char *options, bool is_default, char *er
         return NULL;
     }
     nz->cookie = nano_make_cookie();
+    static const char never_solo = 0;
+    const char *flag = mallet_os_single_threaded_flag();
+    nz->solo_flag = cfg.single_thread_fast && flag ? flag : &never_solo;
     if (ops) {
         char why[200] = "";
         if ((rc = ops->init(nz, why, sizeof why)) == 0) {
