@@ -247,6 +247,9 @@ static bool inject(misuse_t *m, const fz_inst_t *in, unsigned op)
         uint8_t old[8];
         if (!mem_read(old, at, n) || !mem_write(at, in->bytes, n))
             return false;
+        if (fz_verbose)
+            fprintf(stderr, "mallet-fuzz:   overflow: %zu byte(s) at %p, past slot %u (%p, %zu usable)\n", n,
+                    (void *)at, slot, (void *)b->p, b->usable);
         m->tainted = true;
         if ((caps & MALLET_CAP_CHECK) && memcmp(old, in->bytes, n) != 0)
             expect(m, "overflow into the next block's header", op);
