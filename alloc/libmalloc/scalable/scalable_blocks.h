@@ -87,6 +87,16 @@ static inline uint32_t sz_tiny_free_msize(sz_region_t r, uint32_t idx)
     /* A damaged inline size must not walk us off the region. */
     if (m < 2 || idx + m > r->tail_start)
         return 0;
+    /* Nor across live blocks: the size is in the freed block's bytes, where
+     * a use-after-free write reaches it (the misuse fuzzer wrote 97 over a
+     * 40, and the next coalescing merged and overwrote the live block that
+     * followed). libmalloc trusts it; mallet also wants the block's trailing
+     * copy to agree and a block to start right after it, and otherwise
+     * treats it as not free, so it stays put and the list check that takes
+     * it reports it ("size too small"). */
+    if (((const uint16_t *)sz_ptr_of(SZ_TINY, r, idx + m))[-1] != m ||
+        (idx + m < SZ_TINY_NQUANTA && !sz_tiny_hdr(r, idx + m)))
+        return 0;
     return m;
 }
 
