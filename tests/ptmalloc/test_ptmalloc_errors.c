@@ -506,28 +506,28 @@ static void expect_kind(const char *name, const char *opts, scenario_fn fn, cons
     }
 }
 
-static void test_hardened(void)
+/* A scenario glibc 2.36 does not notice: no report at all. destroy() must
+ * cope with what it leaves (a fastbin cycle, say). */
+static void expect_silent(const char *name, const char *opts, scenario_fn fn)
 {
-    TEST_CASE("without harden, a fastbin double free below the top goes unnoticed (as in glibc)")
+    TEST_CASE(name)
     {
-        mallet_zone_t *z = fresh(NOTC);
+        mallet_zone_t *z = fresh(opts);
         rec_reset();
         mallet_error_handler_t old = mallet_error_set_handler(record_handler, NULL);
-        s_fastbin_not_top(z);
-        mallet_error_set_handler(old, NULL);
-        CHECK_EQ(rec.count, 0);
-        mallet_zone_destroy(z); /* the fastbin now has a cycle; destroy does not care */
-    }
-    TEST_CASE("without harden, a plain free does not read the old fastbin head (as in glibc)")
-    {
-        mallet_zone_t *z = fresh(NOTC);
-        rec_reset();
-        mallet_error_handler_t old = mallet_error_set_handler(record_handler, NULL);
-        s_fastbin_entry_plain_free(z);
+        fn(z);
         mallet_error_set_handler(old, NULL);
         CHECK_EQ(rec.count, 0);
         mallet_zone_destroy(z);
     }
+}
+
+static void test_hardened(void)
+{
+    expect_silent("without harden, a fastbin double free below the top goes unnoticed (as in glibc)", NOTC,
+                  s_fastbin_not_top);
+    expect_silent("without harden, a plain free does not read the old fastbin head (as in glibc)", NOTC,
+                  s_fastbin_entry_plain_free);
     expect_kind("harden: a plain free checks the old fastbin head (under the lock)", HARD_NOTC,
                 s_fastbin_entry_plain_free, "invalid fastbin entry (free)", MALLET_ERR_FREELIST_CORRUPTION);
     expect_kind("harden: fastbin double free below the top", HARD_NOTC, s_fastbin_not_top,
