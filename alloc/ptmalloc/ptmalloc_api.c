@@ -39,6 +39,12 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
             errno = ENOMEM;
         return v;
     }
+    if (pt_single_thread()) {
+        void *v = pt_int_malloc(inst, &inst->main_arena, bytes, tc);
+        if (v == NULL)
+            errno = ENOMEM;
+        return v;
+    }
     pt_arena_t *av = pt_arena_get(inst, ts, bytes);
     void *victim = pt_int_malloc(inst, av, bytes, tc);
     if (victim == NULL && av != NULL && !inst->poisoned) {
@@ -129,13 +135,25 @@ void pt_free(pt_inst_t *inst, void *mem)
         size_t idx = pt_csize2tidx(size);
         if (PT_LIKELY(!(word & PT_IS_MMAPPED)) && PT_LIKELY((uintptr_t)p <= (uintptr_t)-size) &&
             PT_LIKELY(!pt_misaligned_chunk(p)) && PT_LIKELY(size >= PT_MINSIZE) && PT_LIKELY(pt_aligned_ok(size)) &&
-            idx < inst->mp.tcache_bins &&
-            tc->counts[idx] < inst->mp.tcache_count &&
-            PT_LIKELY(((pt_tentry_t *)mem)->key != inst->tcache_key) && PT_LIKELY(!inst->poisoned)) {
-            pt_tcache_put(inst, tc, p, idx);
+            PT_LIKELY(!inst->poisoned)) {
+            if (idx < inst->mp.tcache_bins) {
+                if (PT_UNLIKELY(((pt_tentry_t *)mem)->key == inst->tcache_key))
+                    goto slow; /* maybe a double free: the slow path scans the bin */
+                if (tc->counts[idx] < inst->mp.tcache_count) {
+                    pt_tcache_put(inst, tc, p, idx);
+                    return;
+                }
+            }
+            /* The rest of _int_free, as free_slow -> pt_int_free would
+             * reach it after the same checks (a full bin or no bin). */
+            if (size <= pt_max_fast(inst) && !pt_hard(inst))
+                pt_free_fast(inst, av, p, size, false);
+            else
+                pt_int_free_arena(inst, av, p, size, tc, false);
             return;
         }
     }
+slow:
     free_slow(inst, mem, av, ts);
 }
 
@@ -169,7 +187,8 @@ void *pt_calloc(pt_inst_t *inst, size_t n, size_t elem)
     pt_tstate_t *ts = pt_tstate(inst);
     pt_maybe_init_tcache(inst, ts);
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
-    pt_arena_t *av = pt_arena_get(inst, ts, bytes);
+    const bool single = pt_single_thread();
+    pt_arena_t *av = single ? &inst->main_arena : pt_arena_get(inst, ts, bytes);
     mchunkptr oldtop = NULL;
     size_t oldtopsize = 0;
     if (av != NULL && av->top != pt_initial_top(av)) {
@@ -188,12 +207,14 @@ void *pt_calloc(pt_inst_t *inst, size_t n, size_t elem)
         }
     }
     void *mem = pt_int_malloc(inst, av, bytes, tc);
-    if (mem == NULL && av != NULL && !inst->poisoned) {
-        av = pt_arena_get_retry(inst, ts, av, bytes);
-        mem = pt_int_malloc(inst, av, bytes, tc);
+    if (!single) {
+        if (mem == NULL && av != NULL && !inst->poisoned) {
+            av = pt_arena_get_retry(inst, ts, av, bytes);
+            mem = pt_int_malloc(inst, av, bytes, tc);
+        }
+        if (av != NULL)
+            pt_unlock(&av->mutex);
     }
-    if (av != NULL)
-        pt_unlock(&av->mutex);
     if (mem == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -333,6 +354,12 @@ void *pt_realloc(pt_inst_t *inst, void *oldmem, size_t bytes)
         return newmem;
     }
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    if (pt_single_thread()) {
+        void *q = int_realloc(inst, ar_ptr, oldp, oldsize, nb, tc);
+        if (q == NULL)
+            errno = ENOMEM;
+        return q;
+    }
     pt_lock(&ar_ptr->mutex);
     void *newp = int_realloc(inst, ar_ptr, oldp, oldsize, nb, tc);
     pt_unlock(&ar_ptr->mutex);
@@ -422,6 +449,12 @@ void *pt_memalign(pt_inst_t *inst, size_t alignment, size_t bytes)
      * comes later. An existing tcache still takes what _int_malloc stashes. */
     pt_tstate_t *ts = pt_tstate(inst);
     pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    if (pt_single_thread()) {
+        void *q = int_memalign(inst, &inst->main_arena, alignment, bytes, tc);
+        if (q == NULL)
+            errno = ENOMEM;
+        return q;
+    }
     pt_arena_t *av = pt_arena_get(inst, ts, bytes + alignment + PT_MINSIZE);
     void *p = int_memalign(inst, av, alignment, bytes, tc);
     if (p == NULL && av != NULL && !inst->poisoned) {

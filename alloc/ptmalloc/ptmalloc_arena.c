@@ -166,8 +166,7 @@ out:;
     return result;
 }
 
-/* glibc's arena_get2: returns a locked arena, or NULL. */
-static pt_arena_t *arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_arena_t *avoid_arena)
+pt_arena_t *pt_arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_arena_t *avoid_arena)
 {
     pt_arena_t *a = get_free_list(inst, ts);
     if (a != NULL)
@@ -206,16 +205,6 @@ static pt_arena_t *arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_
     }
 }
 
-pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size)
-{
-    pt_arena_t *a = ts ? ts->arena : &inst->main_arena;
-    if (PT_LIKELY(a != NULL)) {
-        pt_lock(&a->mutex);
-        return a;
-    }
-    return arena_get2(inst, ts, size, NULL);
-}
-
 pt_arena_t *pt_arena_get_retry(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *ar_ptr, size_t bytes)
 {
     if (ar_ptr != &inst->main_arena) {
@@ -224,7 +213,7 @@ pt_arena_t *pt_arena_get_retry(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *ar_
         pt_lock(&ar_ptr->mutex);
     } else {
         pt_unlock(&ar_ptr->mutex);
-        ar_ptr = arena_get2(inst, ts, bytes, ar_ptr);
+        ar_ptr = pt_arena_get2(inst, ts, bytes, ar_ptr);
     }
     return ar_ptr;
 }

@@ -299,8 +299,26 @@ static inline pt_tstate_t *pt_tstate_if_ready(const pt_inst_t *inst)
         return &t->st[inst->slot];
     return NULL;
 }
-/* Locked arena for this thread (glibc arena_get). ts may be NULL. */
-pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size);
+/* glibc arena_get2: a thread without an arena (or after a failure, one
+ * other than avoid) gets one from the free list, a new one, or a reused
+ * one; returned locked, or NULL. */
+pt_arena_t *pt_arena_get2(pt_inst_t *inst, pt_tstate_t *ts, size_t size, pt_arena_t *avoid);
+/* Locked arena for this thread (glibc arena_get). ts may be NULL. Inline:
+ * every call that misses the tcache takes it. */
+static inline pt_arena_t *pt_arena_get(pt_inst_t *inst, pt_tstate_t *ts, size_t size)
+{
+    pt_arena_t *a = ts ? ts->arena : &inst->main_arena;
+    if (PT_LIKELY(a != NULL)) {
+        pt_lock(&a->mutex);
+        return a;
+    }
+    return pt_arena_get2(inst, ts, size, NULL);
+}
+/* glibc 2.36's SINGLE_THREAD_P: while the process has never started a
+ * second thread, __libc_malloc, calloc, realloc and memalign use the main
+ * arena with no lock and no retry, and _int_free takes no lock (it acts
+ * as if it held it). No other thread exists to race with. */
+static inline bool pt_single_thread(void) { return mallet_os_single_threaded_inline(); }
 /* After a failure in ar_ptr (locked): another arena, locked (arena_get_retry). */
 pt_arena_t *pt_arena_get_retry(pt_inst_t *inst, pt_tstate_t *ts, pt_arena_t *ar_ptr, size_t bytes);
 int pt_inst_register(pt_inst_t *inst);

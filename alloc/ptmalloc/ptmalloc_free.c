@@ -63,8 +63,9 @@ bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
 /* Merge p (size bytes, not linked anywhere) with its free neighbours and
  * put the result at the unsorted head or into top. Returns the merged size,
  * 0 after an error. */
-static size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, mchunkptr nextchunk,
-                            size_t nextsize, const char *prev_msg, const char *unsorted_msg)
+static inline __attribute__((always_inline)) size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                                  size_t size, mchunkptr nextchunk, size_t nextsize,
+                                                                  const char *prev_msg, const char *unsorted_msg)
 {
     if (!pt_prev_inuse(p)) {
         size_t prevsize = p->prev_size;
@@ -260,7 +261,9 @@ void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, boo
 void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, pt_tcache_t *tc, bool have_lock)
 {
     bool fast = size <= pt_max_fast(inst);
-    if (!have_lock)
+    /* glibc 2.36: a single-threaded process frees as if it held the lock */
+    const bool lock = !have_lock && !pt_single_thread();
+    if (lock)
         pt_lock(&av->mutex);
 
     if (pt_hard(inst) && (char *)p > (char *)av->top && (char *)p < (char *)av->top + pt_chunksize(av->top)) {
@@ -315,6 +318,6 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
         }
     }
 out:
-    if (!have_lock)
+    if (lock)
         pt_unlock(&av->mutex);
 }

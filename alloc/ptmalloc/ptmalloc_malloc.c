@@ -75,7 +75,7 @@ static void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim
  * or after an error (*err). */
 static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, bool *err)
 {
-    const bool single = mallet_os_single_threaded();
+    const bool single = pt_single_thread();
     for (;;) {
         mchunkptr next = PT_REVEAL_PTR(victim->fd);
         if (!single && PT_UNLIKELY(next != NULL && pt_misaligned_chunk(next))) {
