@@ -142,13 +142,29 @@ void mallet_os_tls_set(mallet_tls_key_t *k, void *value);
 /* True when the process has only ever had one thread (glibc's
  * __libc_single_threaded), so locks may be skipped. */
 bool mallet_os_single_threaded(void);
-/* The same, inline, for lock fast paths: one byte load. */
+/* The same, inline, for lock fast paths: one byte load. glibc 2.32+
+ * declares the flag; elsewhere it is a weak reference tested for NULL
+ * (a C library without it: always "threaded", locks always taken). The
+ * declared form saves the test on every call of the allocators' hot paths. */
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define MALLET_OS_HAVE_SINGLE_THREADED 1
+#endif
+#endif
+#ifdef MALLET_OS_HAVE_SINGLE_THREADED
+static inline bool mallet_os_single_threaded_inline(void)
+{
+    return __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
+}
+#else
 extern char __libc_single_threaded __attribute__((weak));
 static inline bool mallet_os_single_threaded_inline(void)
 {
     return &__libc_single_threaded != NULL &&
            __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
 }
+#endif
 /* The flag's address (NULL where the C library has none), for a hot path
  * that keeps it and then pays one load per test. */
 static inline const char *mallet_os_single_threaded_flag(void)

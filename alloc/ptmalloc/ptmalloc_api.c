@@ -39,12 +39,11 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
             errno = ENOMEM;
         return v;
     }
-    if (pt_single_thread()) {
-        void *v = pt_int_malloc(inst, &inst->main_arena, bytes, tc);
-        if (v == NULL)
-            errno = ENOMEM;
-        return v;
-    }
+    /* A tail call (no frame kept for an errno fix-up): _int_malloc's own
+     * failures set ENOMEM, as glibc's do, and the front end sets it on
+     * every NULL. */
+    if (pt_single_thread())
+        return pt_int_malloc(inst, &inst->main_arena, bytes, tc);
     pt_arena_t *av = pt_arena_get(inst, ts, bytes);
     void *victim = pt_int_malloc(inst, av, bytes, tc);
     if (victim == NULL && av != NULL && !inst->poisoned) {

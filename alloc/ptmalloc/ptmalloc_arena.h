@@ -357,21 +357,23 @@ void pt_tcache_thread_shutdown(pt_inst_t *inst, pt_tstate_t *ts);
 
 /* ---- ptmalloc_malloc.c ----------------------------------------------------- */
 void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc);
-/* M_PERTURB fills; the test is inline since nearly every call makes it. */
-static inline void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
+/* M_PERTURB fills; the test is inline since nearly every call makes it,
+ * and the fill is out of line so the test stays one load and a branch. */
+void pt_perturb_fill(void *p, int byte, size_t n) __attribute__((cold));
+static inline __attribute__((always_inline)) void pt_alloc_perturb(pt_inst_t *inst, void *p, size_t n)
 {
     if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte ^ 0xff, n);
+        pt_perturb_fill(p, inst->mp.perturb_byte ^ 0xff, n);
 }
 
 /* ---- ptmalloc_free.c -------------------------------------------------------- */
 /* pt_int_free: inline, ptmalloc_fast.h */
 bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p); /* false after an error */
 void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av);
-static inline void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
+static inline __attribute__((always_inline)) void pt_free_perturb(pt_inst_t *inst, void *p, size_t n)
 {
     if (PT_UNLIKELY(inst->mp.perturb_byte))
-        memset(p, inst->mp.perturb_byte, n);
+        pt_perturb_fill(p, inst->mp.perturb_byte, n);
 }
 
 /* ---- ptmalloc_sysmalloc.c --------------------------------------------------- */

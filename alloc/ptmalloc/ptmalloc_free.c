@@ -208,6 +208,20 @@ static inline bool fast_head_bad(pt_inst_t *inst, pt_arena_t *av, mchunkptr old,
     return false;
 }
 
+/* The threaded push: a compare-and-swap loop, the head's tests repeated on
+ * every retry. Out of line so the single-threaded path needs no frame. */
+static __attribute__((noinline)) void fast_push_cas(pt_inst_t *inst, pt_arena_t *av, mchunkptr *fb, mchunkptr p,
+                                                    mchunkptr old, unsigned idx, bool have_lock)
+{
+    /* Release: p->fd is written before p is reachable. Acquire on failure:
+     * under the lock the new head is read by the tests. */
+    while (!__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
+        if (fast_head_bad(inst, av, old, p, idx, have_lock, false))
+            return;
+        p->fd = PT_PROTECT_PTR(&p->fd, old);
+    }
+}
+
 /* The fastbin half of _int_free, glibc 2.36's way: without the arena lock
  * unless the caller holds it (have_lock). The push is a compare-and-swap
  * loop once the process has threads (a plain store before), and the head's
@@ -233,24 +247,45 @@ static inline __attribute__((always_inline)) void free_fast(pt_inst_t *inst, pt_
     if (pt_hard(inst))
         p->bk = pt_fast_key(inst);
     p->fd = PT_PROTECT_PTR(&p->fd, old);
-    if (mallet_os_single_threaded_inline()) {
+    if (pt_single_thread()) {
         __atomic_store_n(fb, p, __ATOMIC_RELEASE);
         return;
     }
-    /* Release: p->fd is written before p is reachable. Acquire on failure:
-     * under the lock the new head is read by the tests. */
-    while (!__atomic_compare_exchange_n(fb, &old, p, true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
-        if (fast_head_bad(inst, av, old, p, idx, have_lock, false))
-            return;
-        p->fd = PT_PROTECT_PTR(&p->fd, old);
-    }
+    fast_push_cas(inst, av, fb, p, old, idx, have_lock);
 }
 
-/* Compat mode's fastbin free, called by pt_int_free (ptmalloc_fast.h)
- * straight after the tcache: no lock unless the caller holds one. */
-void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+static __attribute__((noinline)) void free_fast_general(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size,
+                                                        bool have_lock)
 {
     free_fast(inst, av, p, size, have_lock);
+}
+
+/* Compat mode's fastbin free, called by pt_int_free (ptmalloc_fast.h) and
+ * pt_free straight after the tcache: no lock unless the caller holds one.
+ * The common case (no lock held, nothing to report, no perturb byte, the
+ * first compare-and-swap wins) needs no stack frame; anything else goes to
+ * free_fast_general, which runs every test in glibc's order from the start
+ * (nothing has been linked yet, so starting over is safe). */
+void pt_free_fast(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size, bool have_lock)
+{
+    size_t nextword = pt_chunksize_nomask(pt_chunk_at(p, size));
+    mchunkptr *fb = &av->fastbinsY[pt_fastbin_index(size)];
+    mchunkptr old = __atomic_load_n(fb, __ATOMIC_ACQUIRE);
+    if (PT_UNLIKELY(have_lock | pt_hard(inst) | (nextword <= PT_HDR) |
+                    ((nextword & ~PT_SIZE_BITS) >= pt_sysmem(av)) | (old == p) | (inst->mp.perturb_byte != 0))) {
+        free_fast_general(inst, av, p, size, have_lock);
+        return;
+    }
+    pt_set_have_fastchunks(av, true);
+    p->fd = PT_PROTECT_PTR(&p->fd, old);
+    if (pt_single_thread()) {
+        __atomic_store_n(fb, p, __ATOMIC_RELEASE);
+        return;
+    }
+    /* Release: p->fd is written before p is reachable. */
+    if (PT_LIKELY(__atomic_compare_exchange_n(fb, &old, p, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    free_fast_general(inst, av, p, size, have_lock);
 }
 
 /* _int_free past the tcache for everything pt_free_fast does not take,

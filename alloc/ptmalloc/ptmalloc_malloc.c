@@ -26,7 +26,12 @@
         return NULL;                               \
     } while (0)
 
-static void *done(pt_inst_t *inst, mchunkptr victim, size_t bytes)
+void pt_perturb_fill(void *p, int byte, size_t n)
+{
+    memset(p, byte, n);
+}
+
+static inline __attribute__((always_inline)) void *done(pt_inst_t *inst, mchunkptr victim, size_t bytes)
 {
     void *p = pt_chunk2mem(victim);
     pt_alloc_perturb(inst, p, bytes);
