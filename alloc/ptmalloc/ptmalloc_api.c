@@ -19,26 +19,10 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-/* Everything but a plain tcache hit: first call of the thread, empty
- * bin, bad entry, hardened mode, poisoned instance. */
-static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes, pt_tstate_t *ts)
+/* __libc_malloc past the tcache: the arena. ts and tc are the thread's
+ * state and tcache, both possibly NULL. */
+static __attribute__((noinline)) void *malloc_arena(pt_inst_t *inst, size_t bytes, pt_tstate_t *ts, pt_tcache_t *tc)
 {
-    size_t tbytes = pt_checked_request2size(bytes);
-    if (tbytes == 0 || inst->poisoned) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    size_t tc_idx = pt_csize2tidx(tbytes);
-    if (ts == NULL)
-        ts = pt_tstate(inst);
-    pt_maybe_init_tcache(inst, ts);
-    pt_tcache_t *tc = ts ? ts->tcache : NULL;
-    if (tc != NULL && tc_idx < inst->mp.tcache_bins && tc->counts[tc_idx] > 0) {
-        void *v = pt_tcache_get(inst, tc, tc_idx);
-        if (v == NULL)
-            errno = ENOMEM;
-        return v;
-    }
     /* A tail call (no frame kept for an errno fix-up): _int_malloc's own
      * failures set ENOMEM, as glibc's do, and the front end sets it on
      * every NULL. */
@@ -57,10 +41,33 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
     return victim;
 }
 
+/* Everything but a plain tcache hit or miss: first call of the thread, a
+ * bad entry, hardened mode's hit, a poisoned instance, a huge request. */
+static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes, pt_tstate_t *ts)
+{
+    size_t tbytes = pt_checked_request2size(bytes);
+    if (tbytes == 0 || inst->poisoned) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t tc_idx = pt_csize2tidx(tbytes);
+    if (ts == NULL)
+        ts = pt_tstate(inst);
+    pt_maybe_init_tcache(inst, ts);
+    pt_tcache_t *tc = ts ? ts->tcache : NULL;
+    if (tc != NULL && tc_idx < inst->mp.tcache_bins && tc->counts[tc_idx] > 0) {
+        void *v = pt_tcache_get(inst, tc, tc_idx);
+        if (v == NULL)
+            errno = ENOMEM;
+        return v;
+    }
+    return malloc_arena(inst, bytes, ts, tc);
+}
+
 /* glibc's __libc_malloc takes a tcache hit before anything else; so does
- * this, in a function small enough to need no saved registers: the slow
- * path repeats every step, so any doubt (hardened mode, a misaligned
- * entry to report) simply goes there. */
+ * this, in a function small enough to need no saved registers; a miss
+ * goes straight to the arena. The slow path repeats every step, so any
+ * doubt (hardened mode, a misaligned entry to report) simply goes there. */
 void *pt_malloc(pt_inst_t *inst, size_t bytes)
 {
     pt_tstate_t *ts = pt_tstate_if_ready(inst);
@@ -75,6 +82,10 @@ void *pt_malloc(pt_inst_t *inst, size_t bytes)
                 e->key = 0;
                 return e;
             }
+        } else if (PT_LIKELY(tc != NULL)) {
+            /* a miss with the tcache set up: what malloc_slow would find
+             * after repeating these tests (_int_malloc checks poisoning) */
+            return malloc_arena(inst, bytes, ts, tc);
         }
     }
     return malloc_slow(inst, bytes, ts);
