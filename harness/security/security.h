@@ -69,6 +69,7 @@ typedef struct sec_shared {
     char note[200];
     char step[64];         /* last step entered (for crashes) */
     uint64_t zone_caps;    /* the zone's effective MALLET_CAP_* */
+    uint64_t zone_dfi_max; /* the zone's double_free_immediate_max */
 } sec_shared_t;
 
 typedef struct sec_ctx {
@@ -82,6 +83,7 @@ typedef struct sec_case {
     sec_category_t cat;
     int expect_errno;      /* SEC_FRONTEND: required errno */
     void (*run)(sec_ctx_t *c);
+    size_t bytes;          /* SEC_DOUBLE_FREE_IMMEDIATE: the size freed twice */
 } sec_case_t;
 
 /* One classified and judged outcome. */
@@ -93,6 +95,7 @@ typedef struct sec_result {
     bool broken;          /* breaks a promise of the zone's capability flags */
     bool no_header;       /* overflow case: nothing between the blocks to hit */
     char abort_line[220]; /* OUT_DETECTED_ABORT: the allocator's message */
+    size_t zone_dfi_max;  /* the zone's double_free_immediate_max (0 = every size) */
 } sec_result_t;
 
 /* Runs case c against backend b in a child; fills res (not yet judged)

@@ -111,6 +111,7 @@ static void run_child(const mallet_backend_t *b, const sec_case_t *c, sec_shared
         _exit(0);
     }
     sh->zone_caps = sz.z->caps;
+    sh->zone_dfi_max = sz.z->double_free_immediate_max;
     sec_ctx_t ctx = {sz.z, sh};
     c->run(&ctx);
     if (sh->nreports == 0 && !sh->not_run && c->cat != SEC_FRONTEND && (sz.z->caps & MALLET_CAP_CHECK)) {
@@ -189,6 +190,7 @@ void sec_run_case(const mallet_backend_t *b, const sec_case_t *c, unsigned timeo
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
         }
     *caps = sh->zone_caps;
+    res->zone_dfi_max = (size_t)sh->zone_dfi_max;
     char line[256];
     first_line(buf, line, sizeof line);
     if (pid < 0) {
@@ -271,6 +273,13 @@ void sec_judge(sec_result_t *r, uint64_t caps, bool is_peer)
     mallet_caps_format(flag, name, sizeof name);
     if (!(caps & flag)) {
         snprintf(r->promise, sizeof r->promise, "none (does not claim %s)", name);
+        return;
+    }
+    /* The immediate promise may stop at a size (ptmalloc: its fastbin
+     * limit, as glibc's checks); a bigger block is not covered. */
+    if (flag == MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE && r->zone_dfi_max != 0 && r->c->bytes > r->zone_dfi_max) {
+        snprintf(r->promise, sizeof r->promise, "none (%s covers blocks of at most %zu B; this one is %zu B)", name,
+                 r->zone_dfi_max, r->c->bytes);
         return;
     }
     bool ok = o != OUT_NOT_RUN && (need_detect ? detected : harmless);

@@ -15,7 +15,9 @@
  * Front-end cases (calloc overflow, bad alignments) are kept by both.
  * Both run once more claiming only MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE
  * (ptmalloc's promise): then exactly the immediate double-free cases are
- * held to it, kept by honest and BROKEN by liar.
+ * held to it, kept by honest and BROKEN by liar; and once with that
+ * promise stopping at 120 B (ptmalloc's fastbin limit), when only the
+ * cases of at most 120 B are held to it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -159,6 +161,21 @@ int main(void)
         run_all(false, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, &broken, &broken_fe, &kept);
         CHECK_EQ(broken, n_immediate); /* glibc aborts: not mallet's error path */
         CHECK_EQ(kept, 0u);
+    }
+    TEST_CASE("an immediate promise that stops at a size holds only the cases up to it")
+    {
+        unsigned n_small = 0;
+        for (size_t k = 0; k < sec_ncases; k++)
+            n_small += sec_cases[k].cat == SEC_DOUBLE_FREE_IMMEDIATE && sec_cases[k].bytes <= 120;
+        CHECK(n_small >= 1 && n_small < n_immediate);
+        the_zone.double_free_immediate_max = 120; /* ptmalloc's default fastbin limit */
+        run_all(true, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, &broken, &broken_fe, &kept);
+        CHECK_EQ(broken, 0u);
+        CHECK_EQ(kept, n_small);
+        run_all(false, MALLET_CAP_DETECT_DOUBLE_FREE_IMMEDIATE, &broken, &broken_fe, &kept);
+        CHECK_EQ(broken, n_small);
+        CHECK_EQ(kept, 0u);
+        the_zone.double_free_immediate_max = 0;
     }
     return test_summary();
 }
