@@ -139,6 +139,11 @@ typedef struct mallet_tls_key { pthread_key_t key; } mallet_tls_key_t;
 int mallet_os_tls_key_create(mallet_tls_key_t *k, void (*destructor)(void *));
 void *mallet_os_tls_get(mallet_tls_key_t *k);
 void mallet_os_tls_set(mallet_tls_key_t *k, void *value);
+/* A futex on a 32-bit word, private to the process (Linux): sleep while
+ * *word still holds `expected` (returns at once otherwise, or spuriously);
+ * wake up to n sleepers. The one-word locks build on these. */
+void mallet_os_futex_wait(uint32_t *word, uint32_t expected);
+void mallet_os_futex_wake(uint32_t *word, int n);
 /* True when the process has only ever had one thread (glibc's
  * __libc_single_threaded), so locks may be skipped. */
 bool mallet_os_single_threaded(void);

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -175,6 +176,16 @@ void *mallet_os_tls_get(mallet_tls_key_t *k)
 void mallet_os_tls_set(mallet_tls_key_t *k, void *value)
 {
     pthread_setspecific(k->key, value);
+}
+
+void mallet_os_futex_wait(uint32_t *word, uint32_t expected)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+void mallet_os_futex_wake(uint32_t *word, int n)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
 bool mallet_os_single_threaded(void)

@@ -53,12 +53,12 @@ void sz_lock_slow(sz_lock_t *l)
     }
     /* ...then sleep: mark the lock contended so the holder wakes us. */
     while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0)
-        syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        mallet_os_futex_wait(&l->word, 2);
 }
 
 void sz_lock_wake(sz_lock_t *l)
 {
-    syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    mallet_os_futex_wake(&l->word, 1);
 }
 
 int sz_rack_init(sz_zone_t *z, sz_rack_t *rack, sz_tier_t t, unsigned nmags)
