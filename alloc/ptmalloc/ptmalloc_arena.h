@@ -242,6 +242,7 @@ struct pt_inst {
 
     /* Emulated sbrk for the main arena: [brk_base, brk_cur) is the heap. */
     char *brk_base, *brk_cur, *brk_end;
+    char *brk_rw_end; /* [brk_base, brk_rw_end) is read/write; past it PROT_NONE */
     char *brk_map; /* the whole reservation; brk_base is a random page inside */
     size_t brk_map_len;
 

@@ -9,8 +9,8 @@
  * share one. Each instance instead reserves one large PROT_NONE range
  * (ptmalloc.brk_reserve, default 64 GiB, MAP_NORESERVE) at creation and
  * moves an emulated "break" inside it: growing makes pages read/write with
- * mallet_os_protect, shrinking drops them (MADV_DONTNEED) and protects them
- * again. So the main arena is contiguous exactly as glibc's is, sbrk(0)
+ * mallet_os_protect, shrinking drops them (MADV_DONTNEED; hardened mode
+ * also protects them again, see pt_sbrk). So the main arena is contiguous exactly as glibc's is, sbrk(0)
  * comparisons in systrim keep their meaning, and memory past the highest
  * break ever reached is known to be zero (calloc relies on that). When the
  * range is exhausted sysmalloc falls back to mmap'ed segments and marks
@@ -50,28 +50,47 @@ int pt_brk_init(pt_inst_t *inst, size_t reserve)
     size_t slide = (size_t)(mallet_os_random64() % (PT_BRK_SLIDE / pagesize)) * pagesize;
     inst->brk_map = map;
     inst->brk_map_len = len;
-    inst->brk_base = inst->brk_cur = map + slide;
+    inst->brk_base = inst->brk_cur = inst->brk_rw_end = map + slide;
     inst->brk_end = inst->brk_base + reserve;
     return 0;
 }
 
-/* sbrk(incr): the old break, or NULL (glibc's MORECORE_FAILURE). */
+/* sbrk(incr): the old break, or NULL (glibc's MORECORE_FAILURE).
+ *
+ * What it costs: the kernel's brk is one call each way. Here shrinking
+ * drops the pages (MADV_DONTNEED: they read as zero and take no memory
+ * until touched again, as after a real shrink and regrow), and in compat
+ * mode the range stays read/write, so growing back below the highest
+ * break so far needs no call at all: one call per shrink-grow cycle where
+ * protecting and unprotecting each time took four (glibc-simple trims and
+ * regrows its heap ~5,000 times: results/2026-12-02_ptmalloc_perf3). It
+ * is what glibc itself does with a non-main heap (shrink_heap only
+ * madvises; grow_heap mprotects only past mprotect_size). The difference
+ * from a real break: a stray access just past the break is not a SIGSEGV.
+ * Hardened mode keeps that guard: it protects what it drops. */
 static char *pt_sbrk(pt_inst_t *inst, ptrdiff_t incr)
 {
     char *old = inst->brk_cur;
     if (incr > 0) {
         if ((size_t)incr > (size_t)(inst->brk_end - old))
             return NULL;
-        if (mallet_os_protect(old, (size_t)incr, MALLET_PROT_RW) != 0)
-            return NULL;
-        __atomic_store_n(&inst->brk_cur, old + incr, __ATOMIC_RELAXED);
+        char *end = old + incr;
+        if (end > inst->brk_rw_end) {
+            if (mallet_os_protect(inst->brk_rw_end, (size_t)(end - inst->brk_rw_end), MALLET_PROT_RW) != 0)
+                return NULL;
+            inst->brk_rw_end = end;
+        }
+        __atomic_store_n(&inst->brk_cur, end, __ATOMIC_RELAXED);
     } else if (incr < 0) {
         size_t drop = (size_t)-incr;
         if (drop > (size_t)(old - inst->brk_base))
             return NULL;
         char *nb = old - drop;
         mallet_os_decommit(nb, drop, MALLET_DECOMMIT_EAGER);
-        mallet_os_protect(nb, drop, MALLET_PROT_NONE);
+        if (pt_hard(inst)) {
+            mallet_os_protect(nb, (size_t)(inst->brk_rw_end - nb), MALLET_PROT_NONE);
+            inst->brk_rw_end = nb;
+        }
         __atomic_store_n(&inst->brk_cur, nb, __ATOMIC_RELAXED);
     }
     return old;
