@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "build_commit.h" /* generated: MALLET_BUILD_COMMIT */
 #include "bench/runner.h"
 #include "cli/commands.h"
 #include "common/backend_select.h"
@@ -106,27 +107,13 @@ static void list_all(void)
         printf("  %-12s %s\n               %s\n", p->name, p->description, p->spec);
 }
 
-/* Short commit of the source tree, "-dirty" if it has local changes. */
+/* Short commit the binary was built from, "-dirty" if tracked files had
+ * local changes then (cmake/build_commit.cmake). Not the tree's commit at
+ * run time: a binary kept from an older build must not be credited to
+ * whatever is checked out when it runs. */
 static void source_commit(char *out, size_t len)
 {
-    snprintf(out, len, "unknown");
-    FILE *p = popen("git -C '" MALLET_SOURCE_DIR "' rev-parse --short=10 HEAD 2>/dev/null", "r");
-    if (!p)
-        return;
-    char buf[64] = "";
-    if (fgets(buf, sizeof buf, p))
-        buf[strcspn(buf, "\n")] = '\0';
-    pclose(p);
-    if (!buf[0])
-        return;
-    p = popen("git -C '" MALLET_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null", "r");
-    char dirty[8] = "";
-    if (p) {
-        if (fgets(dirty, sizeof dirty, p) == NULL)
-            dirty[0] = '\0';
-        pclose(p);
-    }
-    snprintf(out, len, "%s%s", buf, dirty[0] ? "-dirty" : "");
+    snprintf(out, len, "%s", MALLET_BUILD_COMMIT);
 }
 
 static void progress(bool tty, size_t done, size_t total, double elapsed, const mallet_run_result_t *r)
