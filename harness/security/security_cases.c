@@ -283,6 +283,43 @@ static void uaf_write(sec_ctx_t *c, unsigned word)
     }
 }
 
+/* A use-after-free write of a small integer over bytes 16..17 of a freed
+ * 640 B block: where libmalloc's tiny tier keeps a free block's size (in
+ * 16-byte quanta, 40 here), read when the block before is freed and merges
+ * with it; a 97 there reaches across the live blocks that follow. Elsewhere
+ * it is just a write into freed memory. (scalable reports this one even
+ * without its session-5 check on that size, when a later malloc takes the
+ * merged block; the misuse fuzzer's sequence that got past every other
+ * check is the regression seed in corpora/misuse.) */
+static void uaf_write_size(sec_ctx_t *c)
+{
+    uint8_t *before = mallet_malloc(c->z, 640), *freed = mallet_malloc(c->z, 640), *after[8];
+    for (unsigned i = 0; i < 8; i++) {
+        after[i] = mallet_malloc(c->z, 64);
+        if (after[i])
+            stress_pattern_fill(after[i], 64, 20 + i, 0);
+    }
+    STEP(c, "free a 640 B block");
+    mallet_free(c->z, freed);
+    RETURN_IF_REPORTED(c);
+    STEP(c, "write 97 over its bytes 16..17");
+    uint16_t forged = 97;
+    memcpy(freed + 16, &forged, sizeof forged);
+    STEP(c, "free the block before it");
+    mallet_free(c->z, before);
+    RETURN_IF_REPORTED(c);
+    range_t live[8];
+    for (unsigned i = 0; i < 8; i++)
+        live[i] = (range_t){after[i], 64};
+    probe(c, 64, 200, live, 8, no_target);
+    RETURN_IF_REPORTED(c);
+    for (unsigned i = 0; i < 8 && !c->sh->overlap; i++)
+        if (after[i] && stress_pattern_verify(after[i], 64, 20 + i, 0) != SIZE_MAX) {
+            c->sh->overlap = 1;
+            snprintf(c->sh->note, sizeof c->sh->note, "live block %p was overwritten after the merge", after[i]);
+        }
+}
+
 static void uaf_first_word(sec_ctx_t *c) { uaf_write(c, 0); }
 static void uaf_second_word(sec_ctx_t *c) { uaf_write(c, 1); }
 
@@ -491,6 +528,8 @@ const sec_case_t sec_cases[] = {
      uaf_first_word, 0},
     {"uaf-write-word1", "write a planted pointer to word 1 of a freed block, then malloc", SEC_FREELIST, 0,
      uaf_second_word, 0},
+    {"uaf-write-size", "write 97 over bytes 16..17 of a freed 640 B block, free the block before it, malloc",
+     SEC_FREELIST, 0, uaf_write_size, 0},
     {"overflow-next-header", "overflow a block into its neighbour's header, free both", SEC_HEADER, 0,
      overflow_header, 0},
     {"off-by-one-nul", "write one NUL byte past the usable size, free both", SEC_HEADER_SOFT, 0,
