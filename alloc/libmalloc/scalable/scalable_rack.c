@@ -32,9 +32,7 @@
 #include "scalable_internal.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- the magazine lock's slow paths (scalable_lock.h) ------------------------ */
