@@ -133,9 +133,10 @@ int main(void)
         mallet_free(z, s + 16);
         CHECK_REPORT(MALLET_ERR_MISALIGNED_POINTER, "Non-aligned pointer %p being freed (2)", s + 16);
         _Alignas(16) char stack[64];
-        mallet_free(z, stack);
+        char *st = stack + (((uintptr_t)stack & 4095) == 0 ? 16 : 0); /* never page aligned */
+        mallet_free(z, st);
         CHECK_REPORT(MALLET_ERR_INVALID_FREE, "non-page-aligned, non-allocated pointer %p being freed",
-                     stack);
+                     st);
         void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         mallet_free(z, page);
         CHECK_REPORT(MALLET_ERR_INVALID_FREE, "pointer %p being freed was not allocated", page);
