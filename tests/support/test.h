@@ -19,9 +19,25 @@ static int test_passed, test_failed, test_skipped;
 static const char *test_current = "?";
 static bool test_case_ok;
 
-#define TEST_CASE(name)                                                          \
-    for (int _once = (test_current = (name), test_case_ok = true, 1); _once;     \
-         _once = 0, test_case_ok ? test_passed++ : test_failed++,                \
+static bool test_case_open; /* a TEST_CASE body that has not reached its end */
+
+/* A case left by `break` (or a return out of its body) never reaches the
+ * loop's counting step: it is counted here, as failed, at the next case or
+ * at test_summary, so an early exit can never pass silently. */
+static inline void test_close_abandoned(void)
+{
+    if (test_case_open) {
+        test_case_open = false;
+        test_failed++;
+        fprintf(stderr, "FAIL %s (left before its end%s)\n", test_current,
+                test_case_ok ? ", no check failed: an early exit counts as a failure" : "");
+    }
+}
+
+#define TEST_CASE(name)                                                                    \
+    for (int _once = (test_close_abandoned(), test_current = (name), test_case_ok = true, \
+                      test_case_open = true, 1);                                           \
+         _once; _once = 0, test_case_open = false, test_case_ok ? test_passed++ : test_failed++, \
              (void)(test_case_ok ? 0 : fprintf(stderr, "FAIL %s\n", test_current)))
 
 #define CHECK(expr)                                                                      \
@@ -56,6 +72,7 @@ static bool test_case_ok;
 
 static inline int test_summary(void)
 {
+    test_close_abandoned();
     printf("%d passed, %d failed, %d skipped\n", test_passed, test_failed, test_skipped);
     return test_failed ? 1 : 0;
 }
