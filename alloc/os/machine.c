@@ -136,3 +136,14 @@ size_t mallet_os_rss(void)
     unsigned long long resident = strtoull(p, NULL, 10);
     return (size_t)resident * mallet_os_page_size();
 }
+
+size_t mallet_os_peak_rss(void)
+{
+    char buf[2048];
+    if (read_small_file("/proc/self/status", buf, sizeof buf) <= 0)
+        return 0;
+    const char *p = strstr(buf, "\nVmHWM:");
+    if (p == NULL)
+        return 0;
+    return (size_t)strtoull(p + 8, NULL, 10) * 1024; /* "VmHWM:   1234 kB" */
+}

@@ -118,6 +118,10 @@ void mallet_os_yield(void);
 void mallet_os_sleep_ms(unsigned ms);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t mallet_os_rss(void);
+/* Peak resident set size of this process image in bytes (VmHWM from
+ * /proc/self/status; an exec starts it afresh, unlike getrusage's
+ * ru_maxrss, which keeps the pre-exec image's peak). 0 if unknown. */
+size_t mallet_os_peak_rss(void);
 
 /* ---- locks -----------------------------------------------------------------
  * A mutex that never allocates and that TSan understands. Static

@@ -2,8 +2,8 @@
  * bench/bench.h — the benchmark programs of `mallet bench`.
  *
  * A benchmark is a function run in a fresh child process against one zone
- * (runner.c forks per run, so one backend's crash, leak or fragmentation
- * cannot touch another's numbers). It does its allocator work through a
+ * (runner.c forks, and by default re-executes the program, per run, so one
+ * backend's crash, leak or fragmentation cannot touch another's numbers). It does its allocator work through a
  * mallet_bench_thread_t per thread, whose inline wrappers count operations,
  * track live requested bytes (for fragmentation = RSS / live) and sample
  * latencies. Only the allocator calls go through the wrappers; the

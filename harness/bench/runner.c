@@ -74,9 +74,37 @@ bool mallet_run_split_backend(const char *entry, char *id, size_t idlen, char *o
     return true;
 }
 
-/* In the child: everything measurable from inside. */
+const char *mallet_isolation_name(mallet_isolation_t i)
+{
+    return i == MALLET_ISOLATE_FORK ? "fork" : "exec";
+}
+
+mallet_isolation_t mallet_isolation_default(const char **why)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    *why = NULL;
+    if (pre && strstr(pre, "vgpreload")) { /* valgrind preloads its vgpreload_<tool> objects */
+        *why = "running under valgrind, whose tools do not follow the exec'd runs: --isolation fork";
+        return MALLET_ISOLATE_FORK;
+    }
+    return MALLET_ISOLATE_EXEC;
+}
+
+bool mallet_isolation_parse(const char *s, mallet_isolation_t *out)
+{
+    if (strcmp(s, "exec") == 0)
+        *out = MALLET_ISOLATE_EXEC;
+    else if (strcmp(s, "fork") == 0)
+        *out = MALLET_ISOLATE_FORK;
+    else
+        return false;
+    return true;
+}
+
+/* In the child: everything measurable from inside. `fresh_image`: the
+ * child was exec'd, so its VmHWM is the run's own peak RSS. */
 static void child(const mallet_bench_t *b, const char *entry, const mallet_run_config_t *cfg,
-                  mallet_run_result_t *r, int fd)
+                  mallet_run_result_t *r, int fd, bool fresh_image)
 {
     char id[48], own_options[512];
     const char *zone_options = cfg->zone_options;
@@ -153,6 +181,8 @@ static void child(const mallet_bench_t *b, const char *entry, const mallet_run_c
         r->vm_unmaps = (int64_t)(c1.unmaps - c0.unmaps);
         r->vm_madvises = (int64_t)(c1.madvises - c0.madvises);
     }
+    if (fresh_image)
+        r->peak_rss_kb = mallet_os_peak_rss() / 1024;
     if (rc != 0) {
         r->status = RUN_FAILED;
         snprintf(r->note, sizeof r->note, "benchmark returned %d", rc);
@@ -162,6 +192,111 @@ static void child(const mallet_bench_t *b, const char *entry, const mallet_run_c
     }
     write_all(fd, r, sizeof *r);
     _exit(0);
+}
+
+/* ---- the exec'd child's command line ------------------------------------
+ * mallet __bench-child FD REPEAT BENCH ENTRY THREADS SEED SCALE TIMEOUT
+ *                      MAIN_THREAD ZONE_OPTIONS SIZE_SPEC TRACE
+ * An optional string is "-" when absent and "=VALUE" when given, so an
+ * empty value survives. SCALE is printed with %a, so it is exact. */
+enum { CHILD_ARGC = 14 };
+
+static char *opt_arg(const char *v)
+{
+    if (v == NULL)
+        return strdup("-");
+    char *s = malloc(strlen(v) + 2);
+    if (s) {
+        s[0] = '=';
+        strcpy(s + 1, v);
+    }
+    return s;
+}
+
+static bool opt_parse(const char *arg, const char **out)
+{
+    if (strcmp(arg, "-") == 0) {
+        *out = NULL;
+        return true;
+    }
+    *out = arg + 1;
+    return arg[0] == '=';
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* In the forked child: becomes a fresh image of this program. Returns
+ * only if execve failed. */
+static void exec_child(const mallet_bench_t *b, const char *entry, unsigned repeat,
+                       const mallet_run_config_t *cfg, int fd)
+{
+    char fd_s[16], repeat_s[16], threads_s[16], seed_s[32], scale_s[64], timeout_s[16];
+    snprintf(fd_s, sizeof fd_s, "%d", fd);
+    snprintf(repeat_s, sizeof repeat_s, "%u", repeat);
+    snprintf(threads_s, sizeof threads_s, "%u", cfg->threads);
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)cfg->seed);
+    snprintf(scale_s, sizeof scale_s, "%a", cfg->scale);
+    snprintf(timeout_s, sizeof timeout_s, "%u", cfg->timeout_s);
+    char *argv[CHILD_ARGC + 1] = {
+        (char *)"mallet", (char *)MALLET_RUN_CHILD_COMMAND, fd_s, repeat_s, (char *)b->name, (char *)entry,
+        threads_s, seed_s, scale_s, timeout_s, (char *)(cfg->main_thread ? "1" : "0"),
+        opt_arg(cfg->zone_options), opt_arg(cfg->size_spec), opt_arg(cfg->trace_path), NULL};
+    extern char **environ;
+    execve("/proc/self/exe", argv, environ);
+}
+
+void mallet_run_child_main(int argc, char **argv, mallet_run_resolve_fn resolve)
+{
+    if (argc < 2 || strcmp(argv[1], MALLET_RUN_CHILD_COMMAND) != 0)
+        return;
+    uint64_t fd, repeat, threads, seed, timeout;
+    mallet_run_config_t cfg = {.isolation = MALLET_ISOLATE_EXEC};
+    char *end = NULL;
+    bool ok = argc == CHILD_ARGC && parse_u64(argv[2], &fd) && fd <= 1024 && parse_u64(argv[3], &repeat) &&
+              parse_u64(argv[6], &threads) && threads <= MALLET_BENCH_MAX_THREADS &&
+              parse_u64(argv[7], &seed) && parse_u64(argv[9], &timeout) &&
+              (strcmp(argv[10], "0") == 0 || strcmp(argv[10], "1") == 0) &&
+              opt_parse(argv[11], &cfg.zone_options) && opt_parse(argv[12], &cfg.size_spec) &&
+              opt_parse(argv[13], &cfg.trace_path);
+    if (ok) {
+        cfg.scale = strtod(argv[8], &end);
+        ok = end != argv[8] && *end == '\0';
+    }
+    if (!ok) {
+        fprintf(stderr, "mallet: %s is the benchmark runner's own child command, not for use by hand\n",
+                MALLET_RUN_CHILD_COMMAND);
+        _exit(2);
+    }
+    cfg.threads = (unsigned)threads;
+    cfg.seed = seed;
+    cfg.timeout_s = (unsigned)timeout;
+    cfg.main_thread = argv[10][0] == '1';
+    const char *entry = argv[5];
+    mallet_run_result_t r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.benchmark, sizeof r.benchmark, "%s", argv[4]);
+    snprintf(r.backend, sizeof r.backend, "%s", entry);
+    r.repeat = (unsigned)repeat;
+    r.vm_maps = r.vm_unmaps = r.vm_madvises = -1;
+    char err[256] = "";
+    const mallet_bench_t *b = resolve(argv[4], &cfg, err, sizeof err);
+    if (b == NULL) {
+        r.status = RUN_FAILED;
+        snprintf(r.note, sizeof r.note, "child cannot find benchmark %s: %s", argv[4], err);
+        write_all((int)fd, &r, sizeof r);
+        _exit(0);
+    }
+    r.threads = b->multithreaded ? cfg.threads : 1;
+    child(b, entry, &cfg, &r, (int)fd, true);
 }
 
 void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
@@ -192,7 +327,15 @@ void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
         close(pipefd[0]);
         alarm(cfg->timeout_s);
         mallet_run_result_t r = *out;
-        child(b, id, cfg, &r, pipefd[1]);
+        if (cfg->isolation == MALLET_ISOLATE_EXEC) {
+            exec_child(b, id, repeat, cfg, pipefd[1]);
+            r.status = RUN_FAILED; /* never silently the fork-only child */
+            snprintf(r.note, sizeof r.note, "cannot exec /proc/self/exe: %s (try --isolation fork)",
+                     strerror(errno));
+            write_all(pipefd[1], &r, sizeof r);
+            _exit(0);
+        }
+        child(b, id, cfg, &r, pipefd[1], false);
     }
     close(pipefd[1]);
     mallet_run_result_t r;
@@ -212,7 +355,9 @@ void mallet_run_one(const mallet_bench_t *b, const char *id, unsigned repeat,
     }
     if (got == sizeof r)
         *out = r;
-    out->peak_rss_kb = (uint64_t)ru.ru_maxrss;
+    /* An exec'd child measured its own image's peak (see runner.h). */
+    if (out->peak_rss_kb == 0)
+        out->peak_rss_kb = (uint64_t)ru.ru_maxrss;
     out->minflt = (uint64_t)ru.ru_minflt;
     out->majflt = (uint64_t)ru.ru_majflt;
     out->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;

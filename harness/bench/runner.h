@@ -5,6 +5,16 @@
  * knows about the child (wait4's rusage: peak RSS, faults, CPU times).
  * A crash, a timeout or a failed benchmark becomes the run's status; the
  * suite carries on.
+ *
+ * Isolation. By default the child re-executes the program (/proc/self/exe,
+ * hidden command MALLET_RUN_CHILD_COMMAND) before it builds the zone, so
+ * each run starts in a fresh process image: the system allocator (sys,
+ * and a peer's own state) begins as in a new program instead of inheriting
+ * the runner's heap through fork, and peak RSS is the image's own VmHWM
+ * (wait4's ru_maxrss would keep the runner's copied pages). A program that
+ * links the runner must therefore pass its argv to mallet_run_child_main()
+ * first thing in main(). MALLET_ISOLATE_FORK keeps the old fork-only child
+ * (for valgrind without --trace-children, or a system without /proc).
  */
 #ifndef MALLET_BENCH_RUNNER_H
 #define MALLET_BENCH_RUNNER_H
@@ -38,6 +48,11 @@ typedef struct mallet_run_result {
     mallet_latency_t latency;      /* sampled latencies of all threads (for CDF plots) */
 } mallet_run_result_t;
 
+typedef enum {
+    MALLET_ISOLATE_EXEC = 0,       /* fork, then exec a fresh image (default) */
+    MALLET_ISOLATE_FORK,           /* fork only: the child shares the runner's history */
+} mallet_isolation_t;
+
 typedef struct mallet_run_config {
     unsigned threads;
     uint64_t seed;
@@ -46,7 +61,28 @@ typedef struct mallet_run_config {
     const char *size_spec;
     bool main_thread;              /* --main-thread (see mallet_bench_parallel) */
     const char *zone_options;      /* passed to create_zone for own backends, may be NULL */
+    const char *trace_path;        /* replay: the trace the exec'd child opens, else NULL */
+    mallet_isolation_t isolation;
 } mallet_run_config_t;
+
+#define MALLET_RUN_CHILD_COMMAND "__bench-child"
+
+/* Finds the benchmark an exec'd child runs, by name (and cfg->trace_path
+ * for a replay). NULL, with a message in err, if there is none. */
+typedef const mallet_bench_t *(*mallet_run_resolve_fn)(const char *name, const mallet_run_config_t *cfg,
+                                                       char *err, size_t errlen);
+
+/* If argv is an exec'd run child's (argv[1] == MALLET_RUN_CHILD_COMMAND),
+ * runs it and never returns; otherwise returns at once. */
+void mallet_run_child_main(int argc, char **argv, mallet_run_resolve_fn resolve);
+
+const char *mallet_isolation_name(mallet_isolation_t i);
+/* The default: exec, except under valgrind, whose tools do not follow an
+ * exec without --trace-children=yes (the runs would escape them): fork
+ * there, and *why says so (for a loud line). */
+mallet_isolation_t mallet_isolation_default(const char **why);
+/* "exec" or "fork" (the --isolation option); false for anything else. */
+bool mallet_isolation_parse(const char *s, mallet_isolation_t *out);
 
 /* A --backends entry may carry zone options for that backend alone:
  * "ptmalloc:harden=1:brk_reserve=1G". Splits it into the backend id and

@@ -49,6 +49,10 @@ static void usage(FILE *out)
             "  --main-thread     run one-thread benchmarks on the run's main thread, so the\n"
             "                    process stays single-threaded (default: a worker thread)\n"
             "  --timeout S       per-run limit in seconds (default 300)\n"
+            "  --isolation MODE  exec (default): each run re-executes mallet, a fresh process\n"
+            "                    image, and peak RSS is that image's own; fork: the run is a\n"
+            "                    plain fork of this process (for valgrind without\n"
+            "                    --trace-children=yes; its RSS includes mallet's own pages)\n"
             "  --zone-options S  options for each backend's zone, e.g. MallocNanoZone=V1; a backend\n"
             "                    that does not take them fails its runs saying so (pick --backends)\n"
             "  --out DIR         write results to DIR\n"
@@ -145,6 +149,8 @@ int mallet_cmd_bench(int argc, char **argv)
     unsigned long threads = 0, repeats = 0, seed = 1, timeout = 300, settle = 0;
     double scale = 1.0;
     bool smoke = false, hyperfine = false, main_thread = false;
+    const char *iso_why = NULL;
+    mallet_isolation_t isolation = mallet_isolation_default(&iso_why);
     int cmd_start = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -209,6 +215,11 @@ int mallet_cmd_bench(int argc, char **argv)
             NEED_VALUE();
             if (parse_uint(v, 86400, &timeout) || timeout == 0)
                 return mallet_usage_error("bench", "--timeout must be 1..86400 seconds, got '%s'", v);
+        } else if (strcmp(a, "--isolation") == 0) {
+            NEED_VALUE();
+            iso_why = NULL;
+            if (!mallet_isolation_parse(v, &isolation))
+                return mallet_usage_error("bench", "--isolation must be exec or fork, got '%s'", v);
         } else if (strcmp(a, "--settle") == 0) {
             NEED_VALUE();
             if (parse_uint(v, 60000, &settle))
@@ -314,6 +325,8 @@ int mallet_cmd_bench(int argc, char **argv)
         return mallet_usage_error("bench", "a command after -- needs --hyperfine");
 
 
+    if (iso_why)
+        fprintf(stderr, "mallet bench: !!! %s (each run shares this process's history)\n", iso_why);
     /* Loud about every backend that will not run. */
     for (size_t j = 0; j < nbe; j++) {
         char id[48], opts[512];
@@ -331,7 +344,7 @@ int mallet_cmd_bench(int argc, char **argv)
     mallet_run_config_t cfg = {.threads = (unsigned)threads, .seed = seed, .scale = scale,
                                .timeout_s = (unsigned)timeout, .size_spec = sizes,
                                .main_thread = main_thread,
-                               .zone_options = zone_options};
+                               .zone_options = zone_options, .isolation = isolation};
     size_t total = nbench * nbe * repeats, done = 0;
     mallet_run_result_t *res = calloc(total, sizeof *res);
     bool tty = isatty(2);
@@ -368,7 +381,7 @@ int mallet_cmd_bench(int argc, char **argv)
     mallet_report_meta_t meta = {.command_line = cmdline, .backends = be_list, .benchmarks = bench_list,
                                  .threads = (unsigned)threads, .repeats = (unsigned)repeats, .seed = seed,
                                  .scale = scale, .overhead_ns = overhead, .commit = commit,
-                                 .started = started, .duration_s = duration};
+                                 .started = started, .duration_s = duration, .isolation = isolation};
     int werr = mallet_report_write_runs(dir, res, total);
     werr |= mallet_report_write_meta(dir, &meta);
     werr |= mallet_report_write_summary(dir, res, total, be, nbe, benches, nbench, stdout);

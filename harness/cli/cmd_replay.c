@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench/runner.h"
+#include "build_commit.h" /* generated: MALLET_BUILD_COMMIT */
 #include "cli/commands.h"
 #include "common/backend_select.h"
 #include "common/results_dir.h"
@@ -25,16 +26,21 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mallet replay TRACE [--backends LIST] [--repeats N] [--out DIR] [--timeout S]\n"
+                 "                    [--isolation exec|fork]\n"
                  "  Replays a trace from 'mallet record' (or MALLET_TRACE) against each backend.\n"
                  "  --backends LIST  all (default), own, peers, or IDs (comma-separated)\n"
                  "  --repeats N      runs per backend (default 3)\n"
-                 "  --out DIR        result folder (default results/<date>_<host>_replay-<trace>)\n");
+                 "  --out DIR        result folder (default results/<date>_<host>_replay-<trace>)\n"
+                 "  --isolation M    exec (default: each run a fresh image that opens the trace\n"
+                 "                   itself) or fork (see 'mallet bench --help')\n");
 }
 
 int mallet_cmd_replay(int argc, char **argv)
 {
     const char *path = NULL, *backends = "all", *out = NULL;
     unsigned long repeats = 3, timeout = 300;
+    const char *iso_why = NULL;
+    mallet_isolation_t isolation = mallet_isolation_default(&iso_why);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -44,6 +50,10 @@ int mallet_cmd_replay(int argc, char **argv)
             backends = argv[++i];
         } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
+        } else if (strcmp(a, "--isolation") == 0 && i + 1 < argc) {
+            iso_why = NULL;
+            if (!mallet_isolation_parse(argv[++i], &isolation))
+                return mallet_usage_error("replay", "--isolation must be exec or fork, got '%s'", argv[i]);
         } else if ((strcmp(a, "--repeats") == 0 || strcmp(a, "--timeout") == 0) && i + 1 < argc) {
             char *end;
             const char *v = argv[++i];
@@ -96,9 +106,12 @@ int mallet_cmd_replay(int argc, char **argv)
         mallet_trace_close(&t);
         return 1;
     }
+    if (iso_why)
+        fprintf(stderr, "mallet replay: !!! %s (each run shares this process's history)\n", iso_why);
     fprintf(stderr, "mallet replay: %s: %zu calls, %u recorded threads (replayed in order on one thread)\n",
             path, t.n, t.threads);
-    mallet_run_config_t cfg = {.threads = 1, .seed = 1, .scale = 1, .timeout_s = (unsigned)timeout};
+    mallet_run_config_t cfg = {.threads = 1, .seed = 1, .scale = 1, .timeout_s = (unsigned)timeout,
+                               .trace_path = path, .isolation = isolation};
     size_t total = nids * repeats, done = 0;
     mallet_run_result_t *res = calloc(total, sizeof *res);
     uint64_t t0 = mallet_os_now_ns();
@@ -117,9 +130,10 @@ int mallet_cmd_replay(int argc, char **argv)
         snprintf(idlist + strlen(idlist), sizeof idlist - strlen(idlist), "%s%s", k ? "," : "", ids[k]);
     mallet_report_meta_t meta = {.command_line = path, .backends = idlist, .benchmarks = name, .threads = 1,
                                  .repeats = (unsigned)repeats, .seed = 0, .scale = 1,
-                                 .overhead_ns = mallet_run_calibrate_overhead_ns(), .commit = "n/a",
+                                 .overhead_ns = mallet_run_calibrate_overhead_ns(), .commit = MALLET_BUILD_COMMIT,
                                  .started = started,
-                                 .duration_s = (double)(mallet_os_now_ns() - t0) / 1e9};
+                                 .duration_s = (double)(mallet_os_now_ns() - t0) / 1e9,
+                                 .isolation = isolation};
     int werr = mallet_report_write_runs(dir, res, total) | mallet_report_write_meta(dir, &meta) |
                mallet_report_write_summary(dir, res, total, ids, nids, benches, 1, stdout);
     mallet_report_plot(dir, res, total, ids, nids, benches, 1);

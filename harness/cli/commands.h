@@ -20,6 +20,10 @@ int mallet_cmd_stress(int argc, char **argv);
 int mallet_cmd_security(int argc, char **argv);
 int mallet_cmd_fuzz(int argc, char **argv);
 
+/* If this process is a benchmark run's exec'd child (run_child.c), runs
+ * it and exits; otherwise returns. */
+void mallet_cli_run_child(int argc, char **argv);
+
 /* Prints "mallet: <msg>" and the subcommand's usage hint to stderr; returns 2. */
 int mallet_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

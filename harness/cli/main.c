@@ -41,6 +41,7 @@ int mallet_usage_error(const char *cmd, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+    mallet_cli_run_child(argc, argv); /* returns unless argv[1] is the runner's child command */
     if (argc < 2) {
         usage(stderr);
         return 2;

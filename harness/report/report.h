@@ -25,6 +25,7 @@ typedef struct mallet_report_meta {
     const char *commit;
     const char *started;           /* ISO 8601 UTC */
     double duration_s;
+    mallet_isolation_t isolation;  /* how each run was isolated (runner.h) */
 } mallet_report_meta_t;
 
 int mallet_report_write_runs(const char *dir, const mallet_run_result_t *r, size_t n);

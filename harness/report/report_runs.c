@@ -132,6 +132,9 @@ int mallet_report_write_meta(const char *dir, const mallet_report_meta_t *m)
                "\"repeats\": %u, \"seed\": %llu, \"scale\": %g},\n",
             m->backends, m->benchmarks, m->threads, m->repeats, m->seed, m->scale);
     fprintf(f, "  \"harness_overhead_ns_per_op\": %.2f,\n", m->overhead_ns);
+    /* exec: each run a fresh image, peak RSS its VmHWM; fork: runs share
+     * the runner's history and peak RSS includes its copied pages. */
+    fprintf(f, "  \"run_isolation\": \"%s\",\n", mallet_isolation_name(m->isolation));
     fprintf(f, "  \"backends\": [\n");
     static const char *const ids[] = {"nano", "scalable", "ptmalloc", "sys", "je", "mi", "tc"};
     size_t nb = sizeof ids / sizeof *ids;

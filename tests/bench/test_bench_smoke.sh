@@ -39,6 +39,7 @@ for b in benches:
         else:
             assert r['status'] == 'missing' and r['note'], r
 assert meta['host']['logical_cpus'] >= 1 and meta['commit'] and len(meta['backends']) == 7
+assert meta['run_isolation'] == 'exec', meta['run_isolation']  # the default: a fresh image per run
 summary = open(d + '/summary.md').read()
 for i in ids:
     assert i in summary
@@ -68,7 +69,8 @@ grep -q '^lifo-small,sys,1,1,ok' "$out/q/runs.csv" && grep -q "^lifo-small,ptmal
   ok "per-backend zone options reach only that backend's zone" || bad "per-backend options routing"
 # Bad arguments: usage, exit 2, nothing run.
 for args in "--backends bogus" "--bench nosuch" "--threads -1" "--threads 0" "--repeats x" "--scale -2" \
-            "--sizes weird:1" "--sizes hist:/nonexistent" "--frobnicate" "--threads" "--backends nosuch:x=1"; do
+            "--sizes weird:1" "--sizes hist:/nonexistent" "--frobnicate" "--threads" "--backends nosuch:x=1" \
+            "--isolation spawn" "--isolation"; do
   "$mallet" bench $args --out "$out/bad" >"$out/badlog" 2>&1
   rc=$?
   if [ "$rc" -eq 2 ] && grep -q "mallet bench:" "$out/badlog" && [ ! -e "$out/bad/runs.csv" ]; then ok "refuses $args"

@@ -2,14 +2,18 @@
  * tests/bench/test_bench_units.c — the harness's measuring parts: size
  * distributions (bounds, shapes, determinism, parse errors), the latency
  * histogram's quantiles, the benchmark registry, and where
- * mallet_bench_parallel runs a one-thread benchmark (--main-thread).
+ * mallet_bench_parallel runs a one-thread benchmark (--main-thread), and
+ * the runner's isolation: an exec'd run is a fresh image whose peak RSS
+ * does not include the runner's memory; a fork-only run's does.
  */
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bench/bench.h"
 #include "bench/latency.h"
+#include "bench/runner.h"
 #include "support/test.h"
 #include "workload/size_dist.h"
 
@@ -30,9 +34,58 @@ static void *note_thread(void *arg)
     return NULL;
 }
 
-int main(void)
+static const mallet_bench_t *resolve(const char *name, const mallet_run_config_t *cfg, char *err, size_t len)
 {
+    (void)cfg;
+    snprintf(err, len, "not in the registry");
+    return mallet_bench_find(name);
+}
+
+/* Peak RSS (KiB) of one tiny glibc-simple run on sys, with `ballast` MiB
+ * of touched memory in this (the runner's) process. */
+static void run_with_ballast(mallet_isolation_t iso, mallet_run_result_t *res)
+{
+    mallet_run_config_t cfg = {.threads = 1, .seed = 1, .scale = 0.001, .timeout_s = 120, .isolation = iso};
+    mallet_run_one(mallet_bench_find("glibc-simple"), "sys", 1, &cfg, res);
+}
+
+int main(int argc, char **argv)
+{
+    mallet_run_child_main(argc, argv, resolve); /* the exec'd runs come back here */
     mallet_rng_t r;
+    TEST_CASE("runner isolation: exec'd runs do not count the runner's memory, fork-only runs do")
+    {
+        enum { BALLAST_MIB = 384 };
+        size_t len = (size_t)BALLAST_MIB << 20;
+        char *ballast = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(ballast != MAP_FAILED);
+        if (ballast == MAP_FAILED)
+            break;
+        memset(ballast, 1, len);
+        mallet_run_result_t ex, fk;
+        run_with_ballast(MALLET_ISOLATE_EXEC, &ex);
+        run_with_ballast(MALLET_ISOLATE_FORK, &fk);
+        munmap(ballast, len);
+        CHECK_MSG(ex.status == RUN_OK, "exec run: %s %s", mallet_run_status_name(ex.status), ex.note);
+        CHECK_MSG(fk.status == RUN_OK, "fork run: %s %s", mallet_run_status_name(fk.status), fk.note);
+        CHECK(ex.ops > 0 && ex.ops == fk.ops); /* the same work either way */
+        /* A sanitizer runtime alone is tens of MiB: compare with the ballast. */
+        CHECK_MSG(ex.peak_rss_kb > 0 && ex.peak_rss_kb < (uint64_t)BALLAST_MIB * 1024 / 2,
+                  "exec'd run's peak %llu KiB (ballast %d MiB)", (unsigned long long)ex.peak_rss_kb,
+                  BALLAST_MIB);
+        CHECK_MSG(fk.peak_rss_kb >= (uint64_t)BALLAST_MIB * 1024,
+                  "fork run's peak %llu KiB (ballast %d MiB)", (unsigned long long)fk.peak_rss_kb,
+                  BALLAST_MIB);
+        CHECK(ex.baseline_rss_kb < (uint64_t)BALLAST_MIB * 1024 / 2);
+    }
+    TEST_CASE("isolation names parse both ways; others are refused")
+    {
+        mallet_isolation_t iso = MALLET_ISOLATE_FORK;
+        CHECK(mallet_isolation_parse("exec", &iso) && iso == MALLET_ISOLATE_EXEC);
+        CHECK(mallet_isolation_parse("fork", &iso) && iso == MALLET_ISOLATE_FORK);
+        CHECK(!mallet_isolation_parse("spawn", &iso) && iso == MALLET_ISOLATE_FORK);
+        CHECK(strcmp(mallet_isolation_name(MALLET_ISOLATE_EXEC), "exec") == 0);
+    }
     TEST_CASE("--main-thread runs a one-thread benchmark on the caller; without it, on a worker")
     {
         mallet_bench_thread_t t[2];

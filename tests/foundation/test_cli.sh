@@ -12,6 +12,8 @@ expect 2 "unknown command" -- "$mallet" frobnicate
 expect 0 "help" -- "$mallet" --help
 expect 2 "list with a bad option" -- "$mallet" list --bogus
 expect 0 "list" -- "$mallet" list
+expect 2 "the runner's child command, by hand" -- "$mallet" __bench-child
+expect 2 "the runner's child command with a bad descriptor" -- "$mallet" __bench-child x 1 larson sys 1 1 0x1p+0 10 0 - - -
 for id in nano scalable ptmalloc sys je mi tc; do
   if "$mallet" list | grep -q "^$id "; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL list does not name $id"; fi
 done
