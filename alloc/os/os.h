@@ -113,6 +113,9 @@ void mallet_os_printf(int fd, const char *fmt, ...) __attribute__((format(printf
 void mallet_os_vprintf(int fd, const char *fmt, va_list ap);
 /* Program name (from /proc/self/comm or program_invocation_short_name). */
 const char *mallet_os_program_name(void);
+/* After an execve("/proc/self/exe") the kernel names the process "exe"
+ * (ps, top, perf): gives it back the name argv[0] says. */
+void mallet_os_restore_exec_name(void);
 uint64_t mallet_os_thread_id(void);          /* gettid() */
 void mallet_os_yield(void);
 void mallet_os_sleep_ms(unsigned ms);

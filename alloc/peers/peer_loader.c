@@ -137,6 +137,8 @@ __attribute__((constructor)) static void ensure_static_tls(int argc, char **argv
 {
     (void)argc;
     (void)envp;
+    if (mallet_os_getenv("MALLET_NO_REEXEC", false)) /* perhaps our own re-exec: not "exe" in ps */
+        mallet_os_restore_exec_name();
     if (&mallet_in_preload != NULL) {
         const char *b = mallet_os_getenv("MALLET_BACKEND", false);
         if (b == NULL || strcmp(b, "je") != 0)

@@ -247,7 +247,7 @@ static void exec_child(const mallet_bench_t *b, const char *entry, unsigned repe
     snprintf(scale_s, sizeof scale_s, "%a", cfg->scale);
     snprintf(timeout_s, sizeof timeout_s, "%u", cfg->timeout_s);
     char *argv[CHILD_ARGC + 1] = {
-        (char *)"mallet", (char *)MALLET_RUN_CHILD_COMMAND, fd_s, repeat_s, (char *)b->name, (char *)entry,
+        program_invocation_short_name, (char *)MALLET_RUN_CHILD_COMMAND, fd_s, repeat_s, (char *)b->name, (char *)entry,
         threads_s, seed_s, scale_s, timeout_s, (char *)(cfg->main_thread ? "1" : "0"),
         opt_arg(cfg->zone_options), opt_arg(cfg->size_spec), opt_arg(cfg->trace_path), NULL};
     extern char **environ;
@@ -276,6 +276,7 @@ void mallet_run_child_main(int argc, char **argv, mallet_run_resolve_fn resolve)
                 MALLET_RUN_CHILD_COMMAND);
         _exit(2);
     }
+    mallet_os_restore_exec_name(); /* "exe" otherwise, in ps and perf */
     cfg.threads = (unsigned)threads;
     cfg.seed = seed;
     cfg.timeout_s = (unsigned)timeout;
