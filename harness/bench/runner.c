@@ -246,10 +246,11 @@ static void exec_child(const mallet_bench_t *b, const char *entry, unsigned repe
     snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)cfg->seed);
     snprintf(scale_s, sizeof scale_s, "%a", cfg->scale);
     snprintf(timeout_s, sizeof timeout_s, "%u", cfg->timeout_s);
-    char *argv[CHILD_ARGC + 1] = {
-        program_invocation_short_name, (char *)MALLET_RUN_CHILD_COMMAND, fd_s, repeat_s, (char *)b->name, (char *)entry,
-        threads_s, seed_s, scale_s, timeout_s, (char *)(cfg->main_thread ? "1" : "0"),
-        opt_arg(cfg->zone_options), opt_arg(cfg->size_spec), opt_arg(cfg->trace_path), NULL};
+    char *argv[CHILD_ARGC + 1] = {program_invocation_short_name, (char *)MALLET_RUN_CHILD_COMMAND,
+                                  fd_s, repeat_s, (char *)b->name, (char *)entry,
+                                  threads_s, seed_s, scale_s, timeout_s,
+                                  (char *)(cfg->main_thread ? "1" : "0"), opt_arg(cfg->zone_options),
+                                  opt_arg(cfg->size_spec), opt_arg(cfg->trace_path), NULL};
     extern char **environ;
     execve("/proc/self/exe", argv, environ);
 }
