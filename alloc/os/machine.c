@@ -10,11 +10,13 @@
 #define _GNU_SOURCE
 #include "os/os.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* __rseq_offset and __rseq_size: exported by glibc 2.35+, declared weak in
@@ -146,4 +148,13 @@ size_t mallet_os_peak_rss(void)
     if (p == NULL)
         return 0;
     return (size_t)strtoull(p + 8, NULL, 10) * 1024; /* "VmHWM:   1234 kB" */
+}
+
+void mallet_os_restore_exec_name(void)
+{
+    char comm[32];
+    const char *want = program_invocation_short_name;
+    if (read_small_file("/proc/self/comm", comm, sizeof comm) == 4 && strcmp(comm, "exe\n") == 0 && want &&
+        *want && strcmp(want, "exe") != 0)
+        prctl(PR_SET_NAME, want, 0, 0, 0); /* the kernel keeps the first 15 bytes */
 }

@@ -14,9 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <fcntl.h>
 #include <sys/auxv.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -146,19 +144,6 @@ void mallet_os_printf(int fd, const char *fmt, ...)
 const char *mallet_os_program_name(void)
 {
     return program_invocation_short_name ? program_invocation_short_name : "?";
-}
-
-void mallet_os_restore_exec_name(void)
-{
-    char comm[32] = "";
-    int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, comm, sizeof comm - 1);
-    close(fd);
-    const char *want = program_invocation_short_name;
-    if (n == 4 && memcmp(comm, "exe\n", 4) == 0 && want && *want && strcmp(want, "exe") != 0)
-        prctl(PR_SET_NAME, want, 0, 0, 0); /* the kernel keeps the first 15 bytes */
 }
 
 uint64_t mallet_os_thread_id(void)
