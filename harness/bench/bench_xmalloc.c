@@ -7,7 +7,8 @@
  * the threads start and are recycled under the queue lock; they are never
  * malloc'd per batch. With `sys` the backend under test is the process's
  * malloc, and bookkeeping blocks interleaved with the measured ones would
- * be charged to sys alone (its peak RSS was 4x ptmalloc's with them).
+ * be charged to sys alone (with them and the unbounded queue below, sys's
+ * peak RSS was 4x ptmalloc's).
  *
  * At most MAX_QUEUED batches wait in the queue; a producer that gets that
  * far ahead waits for a consumer. Unbounded, the peak RSS measured how far
