@@ -70,7 +70,7 @@ static __attribute__((noinline)) void *malloc_slow(pt_inst_t *inst, size_t bytes
  * doubt (hardened mode, a misaligned entry to report) simply goes there. */
 void *pt_malloc(pt_inst_t *inst, size_t bytes)
 {
-    pt_tstate_t *ts = pt_tstate_if_ready(inst);
+    pt_tstate_t *ts = pt_tstate_remembered(inst);
     if (PT_LIKELY(ts != NULL) && PT_LIKELY(bytes <= PT_MAX_REQUEST - 64)) {
         pt_tcache_t *tc = ts->tcache;
         size_t idx = pt_csize2tidx(pt_request2size(bytes));
@@ -84,7 +84,11 @@ void *pt_malloc(pt_inst_t *inst, size_t bytes)
             }
         } else if (PT_LIKELY(tc != NULL)) {
             /* a miss with the tcache set up: what malloc_slow would find
-             * after repeating these tests (_int_malloc checks poisoning) */
+             * after repeating these tests (_int_malloc checks poisoning).
+             * The single-threaded case is malloc_arena's first test, made
+             * here so that it is a tail call with no frame in between. */
+            if (pt_single_thread())
+                return pt_int_malloc(inst, &inst->main_arena, bytes, tc);
             return malloc_arena(inst, bytes, ts, tc);
         }
     }
@@ -103,12 +107,15 @@ static void free_mmapped(pt_inst_t *inst, mchunkptr p)
     pt_munmap_chunk(inst, p);
 }
 
-/* av: pt_owner_fast's answer for p; ts: the thread's state if known. */
+/* av: pt_owner_quick's answer for p (NULL: not known yet); ts: the
+ * thread's state if known. */
 static __attribute__((noinline)) void free_slow(pt_inst_t *inst, void *mem, pt_arena_t *av, pt_tstate_t *ts)
 {
     if (inst->poisoned)
         return;
     mchunkptr p = pt_mem2chunk(mem);
+    if (av == NULL)
+        av = pt_owner_of_chunk(inst, p);
     if (av == NULL) {
         if (pt_mm_find(inst, (uintptr_t)p, NULL))
             free_mmapped(inst, p);
@@ -137,8 +144,8 @@ void pt_free(pt_inst_t *inst, void *mem)
     if (mem == NULL)
         return;
     mchunkptr p = pt_mem2chunk(mem);
-    pt_arena_t *av = pt_owner_fast(inst, p);
-    pt_tstate_t *ts = pt_tstate_if_ready(inst);
+    pt_arena_t *av = pt_owner_quick(inst, p); /* NULL: free_slow decides */
+    pt_tstate_t *ts = pt_tstate_remembered(inst);
     if (PT_LIKELY(av != NULL) && PT_LIKELY(ts != NULL) && PT_LIKELY(ts->tcache != NULL)) {
         pt_tcache_t *tc = ts->tcache;
         size_t word = pt_chunksize_nomask(p), size = word & ~PT_SIZE_BITS;

@@ -22,6 +22,7 @@
 
 __thread struct pt_thread *pt_self __attribute__((tls_model("initial-exec")));
 static __thread int pt_self_dead __attribute__((tls_model("initial-exec")));
+__thread struct pt_last_state pt_last __attribute__((tls_model("initial-exec")));
 
 static mallet_lock_t insts_lock = MALLET_LOCK_INIT;
 static pt_inst_t *insts[PT_MAX_INSTANCES];
@@ -262,6 +263,8 @@ static void thread_exit(void *arg)
         s->gen = 0;
     }
     mallet_unlock(&insts_lock);
+    pt_last.gen = 0;
+    pt_last.ts = NULL;
     pt_self = NULL;
     pt_self_dead = 1;
     mallet_os_unmap(t, PT_ALIGN_UP(sizeof *t, mallet_os_page_size()));
@@ -270,6 +273,16 @@ static void thread_exit(void *arg)
 static void make_key(void)
 {
     mallet_os_tls_key_create(&thread_key, thread_exit);
+}
+
+pt_tstate_t *pt_tstate_lookup(const pt_inst_t *inst)
+{
+    struct pt_thread *t = pt_self;
+    if (t == NULL || t->st[inst->slot].gen != inst->gen)
+        return NULL;
+    pt_last.ts = &t->st[inst->slot];
+    pt_last.gen = inst->gen;
+    return pt_last.ts;
 }
 
 pt_tstate_t *pt_tstate_slow(pt_inst_t *inst)
@@ -294,6 +307,8 @@ pt_tstate_t *pt_tstate_slow(pt_inst_t *inst)
         s->next->prev = s;
     inst->ts_head = s;
     mallet_unlock(&inst->ts_lock);
+    pt_last.ts = s;
+    pt_last.gen = inst->gen;
     return s;
 }
 
@@ -321,6 +336,10 @@ void pt_inst_unregister(pt_inst_t *inst)
     mallet_unlock(&insts_lock);
     if (pt_self && pt_self->st[inst->slot].gen == inst->gen)
         pt_self->st[inst->slot].gen = 0;
+    if (pt_last.gen == inst->gen) {
+        pt_last.gen = 0;
+        pt_last.ts = NULL;
+    }
 }
 
 /* ---- locks for fork and introspection ------------------------------------- */

@@ -285,20 +285,34 @@ void pt_arena_init_state(pt_inst_t *inst, pt_arena_t *av, bool is_main);
 pt_tstate_t *pt_tstate_slow(pt_inst_t *inst);
 extern __thread struct pt_thread *pt_self __attribute__((tls_model("initial-exec")));
 struct pt_thread { pt_tstate_t st[PT_MAX_INSTANCES]; };
+/* The thread's last used state: (gen, state). Instance generations are
+ * never reused, so a match is exact, and the common case (one instance,
+ * as under libmallet.so) costs two thread-local loads and a compare where
+ * the slot lookup took nine instructions on every malloc and free
+ * (results/2026-12-02_ptmalloc_perf5). Cleared where a state is. */
+struct pt_last_state { uint64_t gen; pt_tstate_t *ts; };
+extern __thread struct pt_last_state pt_last __attribute__((tls_model("initial-exec")));
+/* The slot lookup; remembers a found state in pt_last (ptmalloc_arena.c). */
+pt_tstate_t *pt_tstate_lookup(const pt_inst_t *inst);
 static inline pt_tstate_t *pt_tstate(pt_inst_t *inst)
 {
-    struct pt_thread *t = pt_self;
-    if (PT_LIKELY(t != NULL) && PT_LIKELY(t->st[inst->slot].gen == inst->gen))
-        return &t->st[inst->slot];
-    return pt_tstate_slow(inst);
+    if (PT_LIKELY(pt_last.gen == inst->gen))
+        return pt_last.ts;
+    pt_tstate_t *s = pt_tstate_lookup(inst);
+    return s ? s : pt_tstate_slow(inst);
 }
-/* The thread's state if it already exists (no setup): the fast paths' test. */
+/* The thread's state if it already exists (no setup). */
 static inline pt_tstate_t *pt_tstate_if_ready(const pt_inst_t *inst)
 {
-    struct pt_thread *t = pt_self;
-    if (PT_LIKELY(t != NULL) && PT_LIKELY(t->st[inst->slot].gen == inst->gen))
-        return &t->st[inst->slot];
-    return NULL;
+    if (PT_LIKELY(pt_last.gen == inst->gen))
+        return pt_last.ts;
+    return pt_tstate_lookup(inst);
+}
+/* The fast paths' test: the remembered state only, NULL on a miss (their
+ * slow paths then look it up). No call, so they need no stack frame. */
+static inline pt_tstate_t *pt_tstate_remembered(const pt_inst_t *inst)
+{
+    return PT_LIKELY(pt_last.gen == inst->gen) ? pt_last.ts : NULL;
 }
 /* glibc arena_get2: a thread without an arena (or after a failure, one
  * other than avoid) gets one from the free list, a new one, or a reused

@@ -58,11 +58,29 @@ static inline int pt_misaligned_chunk(const pt_chunk_t *p) { return !pt_aligned_
 /* ---- size field --------------------------------------------------------
  * A block's owner reads its own size word in free() without the arena
  * lock while another thread, holding the lock, may flip PREV_INUSE in it
- * (freeing or allocating the chunk before). glibc tolerates that race;
- * mallet makes every size-word access a relaxed atomic (a plain mov on
- * x86-64) so ThreadSanitizer builds stay quiet. */
+ * (freeing or allocating the chunk before). glibc tolerates that race
+ * with plain accesses, and so do mallet's normal builds: a relaxed atomic
+ * is the same mov on x86-64, but the compiler may not merge two of them,
+ * and _int_malloc reads the same size words several times (1% of all
+ * instructions on glibc-thread, results/2026-12-02_ptmalloc_perf5). The
+ * owner's lock-free reads use only the size bits, which nobody else
+ * changes, so a merged read sees what a separate one would. ThreadSanitizer
+ * builds make every access a relaxed atomic so that they report the races
+ * that matter and not this one. */
+#if defined(__SANITIZE_THREAD__)
+#define PT_SIZE_WORD_ATOMIC 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PT_SIZE_WORD_ATOMIC 1
+#endif
+#endif
+#ifdef PT_SIZE_WORD_ATOMIC
 static inline size_t pt_size_word(const pt_chunk_t *p) { return __atomic_load_n(&p->size, __ATOMIC_RELAXED); }
 static inline void pt_size_store(pt_chunk_t *p, size_t v) { __atomic_store_n(&p->size, v, __ATOMIC_RELAXED); }
+#else
+static inline size_t pt_size_word(const pt_chunk_t *p) { return p->size; }
+static inline void pt_size_store(pt_chunk_t *p, size_t v) { p->size = v; }
+#endif
 static inline size_t pt_chunksize(const pt_chunk_t *p) { return pt_size_word(p) & ~PT_SIZE_BITS; }
 static inline size_t pt_chunksize_nomask(const pt_chunk_t *p) { return pt_size_word(p); }
 static inline int pt_prev_inuse(const pt_chunk_t *p) { return (pt_size_word(p) & PT_PREV_INUSE) != 0; }

@@ -29,9 +29,10 @@ static inline size_t pt_heap_hash(uintptr_t base)
     return (size_t)((base >> 26) * 0x9E3779B1u) & (PT_HEAP_SLOTS - 1);
 }
 
-/* Same answer as pt_owner_of_chunk: the arena whose committed memory holds
- * p's 16-byte header, or NULL. */
-static inline pt_arena_t *pt_owner_fast(pt_inst_t *inst, mchunkptr p)
+/* The two common answers of pt_owner_of_chunk, with no call: the arena,
+ * or NULL when p is in neither the brk range nor a heap found by the first
+ * probe (then pt_owner_of_chunk decides; it may well say NULL too). */
+static inline pt_arena_t *pt_owner_quick(pt_inst_t *inst, mchunkptr p)
 {
     uintptr_t a = (uintptr_t)p;
     if (PT_LIKELY(a >= (uintptr_t)inst->brk_base) &&
@@ -42,9 +43,16 @@ static inline pt_arena_t *pt_owner_fast(pt_inst_t *inst, mchunkptr p)
         pt_heap_info_t *h = (pt_heap_info_t *)hb;
         if (a >= hb + sizeof(pt_heap_info_t) && a + PT_HDR <= hb + __atomic_load_n(&h->size, __ATOMIC_RELAXED))
             return h->ar_ptr;
-        return NULL;
     }
-    return pt_owner_of_chunk(inst, p);
+    return NULL;
+}
+
+/* Same answer as pt_owner_of_chunk: the arena whose committed memory holds
+ * p's 16-byte header, or NULL. */
+static inline pt_arena_t *pt_owner_fast(pt_inst_t *inst, mchunkptr p)
+{
+    pt_arena_t *av = pt_owner_quick(inst, p);
+    return PT_LIKELY(av != NULL) ? av : pt_owner_of_chunk(inst, p);
 }
 
 /* ---- tcache ------------------------------------------------------------------ */

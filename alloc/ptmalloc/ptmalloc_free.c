@@ -16,29 +16,34 @@
  */
 #include "ptmalloc/ptmalloc_arena.h"
 
-bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
+/* Reports an unlink failure; a separate cold function so that every exit
+ * of the unlink below is a tail call and its common path needs no frame. */
+static __attribute__((noinline, cold)) bool unlink_fail(pt_inst_t *inst, mallet_error_kind_t kind, mchunkptr p,
+                                                        const char *msg)
 {
-    if (pt_chunksize(p) != pt_next_chunk(p)->prev_size) {
-        pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), "corrupted size vs. prev_size");
-        return false;
-    }
+    pt_error(inst, kind, pt_chunk2mem(p), msg);
+    return false;
+}
+
+/* glibc's unlink_chunk. hard is a compile-time constant at every use: the
+ * compat body carries no trace of hardened mode's link checks, which cost
+ * it a full frame when they were tested at run time (39 instructions per
+ * call against glibc's 20 on fragmentation, results/2026-12-02_ptmalloc_perf5). */
+static inline __attribute__((always_inline)) bool unlink_body(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
+                                                              const bool hard)
+{
+    if (PT_UNLIKELY(pt_chunksize(p) != pt_next_chunk(p)->prev_size))
+        return unlink_fail(inst, MALLET_ERR_HEADER_CORRUPTION, p, "corrupted size vs. prev_size");
     mchunkptr fd = p->fd, bk = p->bk;
-    if (pt_hard(inst) && (!pt_link_ok(inst, av, fd) || !pt_link_ok(inst, av, bk) ||
-                          (!pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL &&
-                           (!pt_link_ok(inst, av, p->fd_nextsize) || !pt_link_ok(inst, av, p->bk_nextsize))))) {
-        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
-        return false;
-    }
-    if (PT_UNLIKELY(fd->bk != p || bk->fd != p)) {
-        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p), "corrupted double-linked list");
-        return false;
-    }
+    if (hard && (!pt_link_ok(inst, av, fd) || !pt_link_ok(inst, av, bk) ||
+                 (!pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL &&
+                  (!pt_link_ok(inst, av, p->fd_nextsize) || !pt_link_ok(inst, av, p->bk_nextsize)))))
+        return unlink_fail(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "corrupted double-linked list");
+    if (PT_UNLIKELY(fd->bk != p || bk->fd != p))
+        return unlink_fail(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "corrupted double-linked list");
     bool large = !pt_in_smallbin_range(pt_chunksize_nomask(p)) && p->fd_nextsize != NULL;
-    if (large && (p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p)) {
-        pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, pt_chunk2mem(p),
-                 "corrupted double-linked list (not small)");
-        return false;
-    }
+    if (large && PT_UNLIKELY(p->fd_nextsize->bk_nextsize != p || p->bk_nextsize->fd_nextsize != p))
+        return unlink_fail(inst, MALLET_ERR_FREELIST_CORRUPTION, p, "corrupted double-linked list (not small)");
     fd->bk = bk;
     bk->fd = fd;
     if (large) {
@@ -60,12 +65,25 @@ bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
     return true;
 }
 
+static __attribute__((noinline)) bool unlink_hardened(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
+{
+    return unlink_body(inst, av, p, true);
+}
+
+bool pt_unlink_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr p)
+{
+    if (PT_UNLIKELY(pt_hard(inst)))
+        return unlink_hardened(inst, av, p);
+    return unlink_body(inst, av, p, false);
+}
+
 /* Merge p (size bytes, not linked anywhere) with its free neighbours and
  * put the result at the unsorted head or into top. Returns the merged size,
  * 0 after an error. */
 static inline __attribute__((always_inline)) size_t merge_and_bin(pt_inst_t *inst, pt_arena_t *av, mchunkptr p,
                                                                   size_t size, mchunkptr nextchunk, size_t nextsize,
-                                                                  const char *prev_msg, const char *unsorted_msg)
+                                                                  const char *prev_msg, const char *unsorted_msg,
+                                                                  const bool hard)
 {
     if (!pt_prev_inuse(p)) {
         size_t prevsize = p->prev_size;
@@ -75,12 +93,12 @@ static inline __attribute__((always_inline)) size_t merge_and_bin(pt_inst_t *ins
             pt_error(inst, MALLET_ERR_HEADER_CORRUPTION, pt_chunk2mem(p), prev_msg);
             return 0;
         }
-        if (!pt_unlink_chunk(inst, av, p))
+        if (!(hard ? unlink_hardened(inst, av, p) : unlink_body(inst, av, p, false)))
             return 0;
     }
     if (nextchunk != av->top) {
         if (!pt_inuse_at(nextchunk, nextsize)) {
-            if (!pt_unlink_chunk(inst, av, nextchunk))
+            if (!(hard ? unlink_hardened(inst, av, nextchunk) : unlink_body(inst, av, nextchunk, false)))
                 return 0;
             size += nextsize;
         } else {
@@ -110,7 +128,8 @@ static inline __attribute__((always_inline)) size_t merge_and_bin(pt_inst_t *ins
     return size;
 }
 
-void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
+/* glibc's malloc_consolidate; hard is a compile-time constant (see unlink_body). */
+static inline __attribute__((always_inline)) void consolidate_body(pt_inst_t *inst, pt_arena_t *av, const bool hard)
 {
     pt_set_have_fastchunks(av, false);
     for (unsigned i = 0; i < PT_NFASTBINS; i++) {
@@ -123,7 +142,7 @@ void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
                          "malloc_consolidate(): unaligned fastbin chunk detected");
                 return;
             }
-            if (pt_hard(inst) && !pt_misaligned_chunk(p) && !pt_owner_of_chunk(inst, p)) {
+            if (hard && !pt_misaligned_chunk(p) && !pt_owner_of_chunk(inst, p)) {
                 pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, p,
                          "malloc_consolidate(): corrupted fastbin entry (hardened)");
                 return;
@@ -138,11 +157,24 @@ void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
             mchunkptr nextchunk = pt_chunk_at(p, size);
             size_t nextsize = pt_chunksize(nextchunk);
             if (merge_and_bin(inst, av, p, size, nextchunk, nextsize, "corrupted size vs. prev_size in fastbins",
-                              NULL) == 0)
+                              NULL, hard) == 0)
                 return;
             p = nextp;
         }
     }
+}
+
+static __attribute__((noinline)) void consolidate_hardened(pt_inst_t *inst, pt_arena_t *av)
+{
+    consolidate_body(inst, av, true);
+}
+
+void pt_malloc_consolidate(pt_inst_t *inst, pt_arena_t *av)
+{
+    if (PT_UNLIKELY(pt_hard(inst)))
+        consolidate_hardened(inst, av);
+    else
+        consolidate_body(inst, av, false);
 }
 
 void pt_free_bad_chunk(pt_inst_t *inst, mchunkptr p, size_t size)
@@ -333,7 +365,8 @@ void pt_int_free_arena(pt_inst_t *inst, pt_arena_t *av, mchunkptr p, size_t size
         }
         pt_free_perturb(inst, pt_chunk2mem(p), size - PT_HDR);
         size = merge_and_bin(inst, av, p, size, nextchunk, nextsize,
-                             "corrupted size vs. prev_size while consolidating", "free(): corrupted unsorted chunks");
+                             "corrupted size vs. prev_size while consolidating", "free(): corrupted unsorted chunks",
+                             pt_hard(inst));
         if (size == 0)
             goto out;
 

@@ -40,8 +40,9 @@ static inline __attribute__((always_inline)) void *done(pt_inst_t *inst, mchunkp
 
 /* Split victim (already unlinked) for nb; the remainder goes to the head
  * of the unsorted list. */
-static void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim, size_t size, size_t nb,
-                               size_t bytes, const char *corrupt_msg, bool set_last_remainder)
+static inline __attribute__((always_inline)) void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim,
+                                                                     size_t size, size_t nb, size_t bytes,
+                                                                     const char *corrupt_msg, bool set_last_remainder)
 {
     size_t remainder_size = size - nb;
     if (remainder_size < PT_MINSIZE) {
@@ -78,7 +79,8 @@ static void *split_to_unsorted(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim
  * compare-and-swap, retrying on the chunk a concurrent free just pushed
  * (glibc's REMOVE_FB). Returns the chunk taken, NULL if the bin was empty
  * or after an error (*err). */
-static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, bool *err)
+static inline __attribute__((always_inline)) mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim,
+                                                                    bool *err, const bool hard)
 {
     const bool single = pt_single_thread();
     for (;;) {
@@ -88,7 +90,7 @@ static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, b
             *err = true;
             return NULL;
         }
-        if (pt_hard(inst) && next != NULL && !pt_misaligned_chunk(next) && !pt_owner_of_chunk(inst, next)) {
+        if (hard && next != NULL && !pt_misaligned_chunk(next) && !pt_owner_of_chunk(inst, next)) {
             pt_error(inst, MALLET_ERR_FREELIST_CORRUPTION, next, "malloc(): corrupted fastbin entry (hardened)");
             *err = true;
             return NULL;
@@ -103,13 +105,14 @@ static mchunkptr fastbin_pop(pt_inst_t *inst, mchunkptr *fb, mchunkptr victim, b
         if (victim == NULL)
             return NULL;
     }
-    if (pt_hard(inst))
+    if (hard)
         victim->bk = NULL; /* drop the fastbin key */
     return victim;
 }
 
 /* Sort an unsorted chunk into its bin (step 3d). false after an error. */
-static bool bin_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim, size_t size)
+static inline __attribute__((always_inline)) bool bin_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim,
+                                                            size_t size)
 {
     unsigned victim_index;
     mchunkptr bck, fwd;
@@ -166,7 +169,11 @@ static bool bin_chunk(pt_inst_t *inst, pt_arena_t *av, mchunkptr victim, size_t 
     return true;
 }
 
-void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc)
+/* The whole of _int_malloc. hard is a compile-time constant at each of the
+ * two uses below, so compat mode's copy carries none of hardened mode's
+ * tests (results/2026-12-02_ptmalloc_perf5). */
+static inline __attribute__((always_inline)) void *int_malloc_body(pt_inst_t *inst, pt_arena_t *av, size_t bytes,
+                                                                   pt_tcache_t *tc, const bool hard)
 {
     size_t nb = pt_checked_request2size(bytes);
     if (nb == 0) {
@@ -195,7 +202,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         bool err = false;
         if (victim != NULL && PT_UNLIKELY(pt_misaligned_chunk(victim)))
             FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): unaligned fastbin chunk detected 2");
-        if (victim != NULL && (victim = fastbin_pop(inst, fb, victim, &err)) == NULL && err)
+        if (victim != NULL && (victim = fastbin_pop(inst, fb, victim, &err, hard)) == NULL && err)
             return NULL;
         if (victim != NULL) {
             if (PT_UNLIKELY(pt_fastbin_index(pt_chunksize(victim)) != idx))
@@ -206,7 +213,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
                     if (PT_UNLIKELY(pt_misaligned_chunk(tc_victim)))
                         FAIL(MALLET_ERR_FREELIST_CORRUPTION, tc_victim,
                              "malloc(): unaligned fastbin chunk detected 3");
-                    if ((tc_victim = fastbin_pop(inst, fb, tc_victim, &err)) == NULL) {
+                    if ((tc_victim = fastbin_pop(inst, fb, tc_victim, &err, hard)) == NULL) {
                         if (err)
                             return NULL;
                         break;
@@ -223,7 +230,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         idx = pt_smallbin_index(nb);
         mchunkptr bin = pt_bin_at(av, idx);
         if ((victim = pt_last(bin)) != bin) {
-            if (pt_hard(inst) && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
+            if (hard && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
                 FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): smallbin double linked list corrupted");
             mchunkptr bck = victim->bk;
             if (PT_UNLIKELY(bck->fd != victim))
@@ -263,7 +270,7 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
         /* 3. the unsorted list, oldest (tail) first */
         int iters = 0;
         while ((victim = pt_unsorted_chunks(av)->bk) != pt_unsorted_chunks(av)) {
-            if (pt_hard(inst) && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
+            if (hard && (!pt_link_ok(inst, av, victim) || !pt_link_ok(inst, av, victim->bk)))
                 FAIL(MALLET_ERR_FREELIST_CORRUPTION, victim, "malloc(): unsorted double linked list corrupted");
             mchunkptr bck = victim->bk;
             size_t size = pt_chunksize(victim);
@@ -414,4 +421,17 @@ void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *
             return p;
         }
     }
+}
+
+static __attribute__((noinline)) void *int_malloc_hardened(pt_inst_t *inst, pt_arena_t *av, size_t bytes,
+                                                           pt_tcache_t *tc)
+{
+    return int_malloc_body(inst, av, bytes, tc, true);
+}
+
+void *pt_int_malloc(pt_inst_t *inst, pt_arena_t *av, size_t bytes, pt_tcache_t *tc)
+{
+    if (PT_UNLIKELY(pt_hard(inst)))
+        return int_malloc_hardened(inst, av, bytes, tc);
+    return int_malloc_body(inst, av, bytes, tc, false);
 }
