@@ -301,13 +301,6 @@ static inline pt_tstate_t *pt_tstate(pt_inst_t *inst)
     pt_tstate_t *s = pt_tstate_lookup(inst);
     return s ? s : pt_tstate_slow(inst);
 }
-/* The thread's state if it already exists (no setup). */
-static inline pt_tstate_t *pt_tstate_if_ready(const pt_inst_t *inst)
-{
-    if (PT_LIKELY(pt_last.gen == inst->gen))
-        return pt_last.ts;
-    return pt_tstate_lookup(inst);
-}
 /* The fast paths' test: the remembered state only, NULL on a miss (their
  * slow paths then look it up). No call, so they need no stack frame. */
 static inline pt_tstate_t *pt_tstate_remembered(const pt_inst_t *inst)
